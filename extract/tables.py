@@ -1,0 +1,245 @@
+"""Finding the statement tables of a report and reading them as grids of printed strings.
+
+Only the geometry and the printed text are handled here: which statement a table is (by its
+printed title, from ``statement_titles.yaml``), its header (with merged cells expanded over
+every column and row they cover), and its body rows with their page. What a label or a
+column *means* is decided in ``transform.table_facts``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import pdfplumber
+import yaml
+
+from transform.names import compact
+
+TITLES_FILE = Path(__file__).parent / "statement_titles.yaml"
+
+# One validated settings object for every ruled table (see STACK.md "pdfplumber").
+RULED_TABLE_SETTINGS: dict[str, object] = {
+    "vertical_strategy": "lines",
+    "horizontal_strategy": "lines",
+    "intersection_tolerance": 3,
+    "snap_tolerance": 3,
+}
+
+_QUOTES = re.compile(r"[“”\"'‘’「」()（）]")
+_AMOUNT = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^-?\.\d+$")
+_CODE = re.compile(r"^\d{3}(\d{2}){0,2}$")
+_TOTAL_PREFIX = re.compile(r"^[一二三四五六七八九十]+[、.]")
+_UNIT = re.compile(r"(?:金额)?单位[:：]\s*(万元|千元|元)")
+
+
+@dataclass
+class RawTable:
+    """One statement as printed: header paths per column and body rows with their page."""
+
+    statement: str
+    title: str
+    pages: list[int]
+    column_paths: list[list[str]]  # header texts from top to bottom, per column
+    rows: list[tuple[int, list[str]]] = field(default_factory=list)  # (page, cells)
+    source_unit: str = "万元"
+    printed_empty: bool = False
+
+
+@dataclass
+class SkippedTable:
+    """A table recognised by title as having no SCHEMA statement (机关运行经费, 政府采购 …)."""
+
+    title: str
+    page: int
+
+
+@dataclass
+class UnknownTable:
+    """A table whose title names no known statement: reported, never guessed."""
+
+    page: int
+    context: str
+
+
+@dataclass
+class TableScan:
+    tables: list[RawTable]
+    skipped: list[SkippedTable]
+    unknown: list[UnknownTable]
+
+
+@dataclass(frozen=True)
+class TitleBook:
+    titles: list[tuple[str, str | None]]  # (compact title, statement or None = skipped)
+    empty_markers: list[str]
+
+
+@cache
+def load_titles(path: Path = TITLES_FILE) -> TitleBook:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    titles = [
+        (normalize_title(t), statement)
+        for statement, names in data["statements"].items()
+        for t in names
+    ]
+    titles += [(normalize_title(t), None) for t in data["skipped"]]
+    titles.sort(key=lambda pair: len(pair[0]), reverse=True)
+    return TitleBook(titles=titles, empty_markers=[compact(m) for m in data["empty_markers"]])
+
+
+def normalize_title(text: str) -> str:
+    return _QUOTES.sub("", compact(text))
+
+
+def match_title(text: str, book: TitleBook) -> tuple[str, str | None] | None:
+    """The longest known title printed in ``text``, with its statement (None = skipped)."""
+    norm = normalize_title(text)
+    for title, statement in book.titles:
+        if title in norm:
+            return title, statement
+    return None
+
+
+def is_amount(text: str | None) -> bool:
+    return bool(text) and bool(_AMOUNT.match(compact(text)))
+
+
+def is_code(text: str | None) -> bool:
+    return bool(text) and bool(_CODE.match(compact(text)))
+
+
+def _expand_merged(table: pdfplumber.table.Table) -> list[list[str]]:
+    """Grid of cell texts where a merged cell's text fills every position it covers."""
+    texts = table.extract(x_tolerance=1.5)
+    rows = table.rows
+    n_cols = max(len(r.cells) for r in rows)
+    col_x = []
+    for j in range(n_cols):
+        xs = [(r.cells[j][0], r.cells[j][2]) for r in rows if j < len(r.cells) and r.cells[j]]
+        col_x.append(((max(x[0] for x in xs) + min(x[1] for x in xs)) / 2) if xs else None)
+    owners: list[tuple[tuple[float, float, float, float], str]] = []
+    for i, r in enumerate(rows):
+        for j, bbox in enumerate(r.cells):
+            if bbox is not None:
+                owners.append((bbox, texts[i][j] or ""))
+    grid: list[list[str]] = []
+    for i, r in enumerate(rows):
+        spans = [c for c in r.cells if c is not None]
+        y = (max(c[1] for c in spans) + min(c[3] for c in spans)) / 2
+        line = []
+        for j in range(n_cols):
+            if j < len(r.cells) and r.cells[j] is not None:
+                line.append(texts[i][j] or "")
+                continue
+            x = col_x[j]
+            text = ""
+            if x is not None:
+                for (x0, top, x1, bottom), t in owners:
+                    if x0 <= x <= x1 and top <= y <= bottom:
+                        text = t
+                        break
+            line.append(text)
+        grid.append(line)
+    return grid
+
+
+def is_data_row(cells: list[str]) -> bool:
+    """A body row prints an amount with decimals or thousands separators, a code, or 合计/总计."""
+    filled = [compact(c) for c in cells if compact(c)]
+    if not filled:
+        return False
+    first = _TOTAL_PREFIX.sub("", filled[0])
+    if first in ("合计", "总计"):
+        return all(is_amount(c) or _TOTAL_PREFIX.sub("", c) == first for c in filled[1:])
+    return any(is_code(c) or (is_amount(c) and ("." in c or "," in c)) for c in filled)
+
+
+def split_header(grid: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
+    for i, row in enumerate(grid):
+        if is_data_row(row):
+            return grid[:i], grid[i:]
+    return grid, []
+
+
+def column_paths(header: list[list[str]], n_cols: int) -> list[list[str]]:
+    paths: list[list[str]] = []
+    for j in range(n_cols):
+        path: list[str] = []
+        for row in header:
+            text = compact(row[j]) if j < len(row) else ""
+            if text == "栏次" or text.isdigit():
+                continue
+            if text and (not path or path[-1] != text):
+                path.append(text)
+        paths.append(path)
+    return paths
+
+
+def _unit_in(text: str) -> str | None:
+    m = _UNIT.search(compact(text))
+    return m.group(1) if m else None
+
+
+def scan_tables(pdf_bytes: bytes) -> TableScan:
+    """Every ruled table of the PDF, assigned to a statement by the title printed above it.
+
+    A table with no title above it continues the previous page's statement (a table split
+    across pages, with or without a repeated header).
+    """
+    book = load_titles()
+    scan = TableScan(tables=[], skipped=[], unknown=[])
+    current: RawTable | None = None
+    with pdfplumber.open(io.BytesIO(pdf_bytes)) as pdf:
+        for page_no, page in enumerate(pdf.pages, start=1):
+            found = page.find_tables(RULED_TABLE_SETTINGS)
+            found.sort(key=lambda t: t.bbox[1])
+            top = 0.0
+            for table in found:
+                above = page.crop((0, top, page.width, table.bbox[1])).extract_text() or ""
+                below_limit = page.height
+                top = table.bbox[3]
+                grid = _expand_merged(table)
+                if not grid:
+                    continue
+                hit = match_title(above, book)
+                if hit is None and current is not None and current.pages[-1] == page_no - 1:
+                    _continue_table(current, grid, page_no)
+                    continue
+                if hit is None:
+                    scan.unknown.append(UnknownTable(page_no, compact(above)[-80:]))
+                    current = None
+                    continue
+                title, statement = hit
+                if statement is None:
+                    scan.skipped.append(SkippedTable(title, page_no))
+                    current = None
+                    continue
+                header, body = split_header(grid)
+                n_cols = len(grid[0])
+                current = RawTable(
+                    statement=statement,
+                    title=title,
+                    pages=[page_no],
+                    column_paths=column_paths(header, n_cols),
+                    rows=[(page_no, row) for row in body],
+                    source_unit=_unit_in(above) or "万元",
+                )
+                below = page.crop((0, table.bbox[3], page.width, below_limit)).extract_text() or ""
+                current.printed_empty = any(m in compact(below + above) for m in book.empty_markers)
+                scan.tables.append(current)
+    return scan
+
+
+def _continue_table(current: RawTable, grid: list[list[str]], page_no: int) -> None:
+    """Append a continuation page; a repeated header is recognised and dropped."""
+    header, body = split_header(grid)
+    if header and body and len(grid[0]) != len(current.column_paths):
+        # A different column layout is not a continuation of the same grid.
+        return
+    rows = body if body else []
+    current.rows.extend((page_no, row) for row in rows)
+    current.pages.append(page_no)

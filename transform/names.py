@@ -1,0 +1,22 @@
+"""Normalising printed names so that spelling variants compare equal."""
+
+from __future__ import annotations
+
+import re
+
+_PUNCT = str.maketrans({"(": "（", ")": "）", " ": "", "\u3000": "", "\n": "", "\t": ""})
+_ENUM_PREFIX = re.compile(
+    r"^(?:[一二三四五六七八九十百]+[、.．]|\d+[、.．]|[（(][一二三四五六七八九十\d]+[）)])+"
+)
+
+
+def normalize_name(name: str) -> str:
+    """Full-width brackets, no whitespace, no leading enumeration (一、 / 1. / （一）)."""
+    text = name.translate(_PUNCT)
+    text = re.sub(r"\s+", "", text)
+    return _ENUM_PREFIX.sub("", text)
+
+
+def compact(text: str) -> str:
+    """Remove all whitespace, as PDF text extraction inserts blanks around Latin digits."""
+    return re.sub(r"[\s\u3000]+", "", text)

@@ -1,0 +1,283 @@
+"""Turning printed statement grids into facts on SCHEMA.md's keys.
+
+A cell's key comes from its row (a code, a class printed by name, or an item label) and its
+column (a measure, or for 三公 tables an item). All label knowledge is in ``labels.yaml``.
+A non-zero cell whose row or column cannot be understood is never dropped: it is returned as
+an ``UnmappedCell`` for the quality tables.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from extract.tables import RawTable, is_code
+from transform.catalog import Catalog
+from transform.facts import Fact
+from transform.names import compact, normalize_name
+
+LABELS_FILE = Path(__file__).parent / "labels.yaml"
+ECONOMIC_STATEMENTS = {"general_budget_basic_economic", "general_budget_economic"}
+CLASS_NAME_STATEMENTS = {"summary", "appropriation_summary"}
+UNIT_FACTOR = {"万元": Decimal(1), "千元": Decimal("0.1"), "元": Decimal("0.0001")}
+_SUBITEM_PREFIX = re.compile(r"^(其中[:：]?)+")
+
+
+@dataclass(frozen=True)
+class Rule:
+    pattern: re.Pattern[str]
+    value: str
+    statements: frozenset[str] = frozenset()
+    if_taken: str | None = None
+
+    def applies(self, statement: str, text: str) -> bool:
+        return (not self.statements or statement in self.statements) and bool(
+            self.pattern.search(text)
+        )
+
+
+@dataclass(frozen=True)
+class LabelBook:
+    measures: list[Rule]
+    label_columns: dict[str, re.Pattern[str]]
+    three_public_items: list[Rule]
+    row_items: dict[str, list[Rule]]
+    ignored_rows: list[re.Pattern[str]]
+
+
+@cache
+def load_labels(path: Path = LABELS_FILE) -> LabelBook:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+
+    def rules(entries: list[dict], key: str) -> list[Rule]:
+        return [
+            Rule(
+                re.compile(e["pattern"]),
+                e[key],
+                frozenset(e.get("statements", [])),
+                e.get("if_taken"),
+            )
+            for e in entries
+        ]
+
+    return LabelBook(
+        measures=rules(data["measures"], "measure"),
+        label_columns={k: re.compile(v) for k, v in data["label_columns"].items()},
+        three_public_items=rules(data["three_public_items"], "item"),
+        row_items={side: rules(v, "item") for side, v in data["row_items"].items()},
+        ignored_rows=[re.compile(p) for p in data["ignored_rows"]],
+    )
+
+
+@dataclass(frozen=True)
+class UnmappedCell:
+    """A non-zero printed amount whose meaning could not be established."""
+
+    statement: str
+    page: int
+    row_label: str
+    column: str
+    amount_text: str
+    reason: str
+
+
+@dataclass
+class StatementCoverage:
+    statement: str
+    title: str
+    pages: list[int]
+    body_rows: int
+    nonzero_cells: int
+    printed_empty: bool
+
+
+@dataclass
+class TableFacts:
+    facts: list[Fact] = field(default_factory=list)
+    unmapped: list[UnmappedCell] = field(default_factory=list)
+    coverage: list[StatementCoverage] = field(default_factory=list)
+    source_units: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ColumnGroup:
+    side: str | None = None
+    code_col: int | None = None
+    name_col: int | None = None
+    amounts: list[tuple[int, str]] = field(default_factory=list)  # (column index, header path)
+
+
+def parse_amount(text: str | None) -> Decimal | None:
+    """Printed amount → Decimal; blank means zero; None when the text is not a number."""
+    c = compact(text or "").replace(",", "").replace("，", "")
+    if c in ("", "-", "—", "－"):
+        return Decimal(0)
+    try:
+        return Decimal(c)
+    except InvalidOperation:
+        return None
+
+
+def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
+    groups: list[ColumnGroup] = []
+    current = ColumnGroup()
+    for j, path in enumerate(table.column_paths):
+        side = path[0] if path and path[0] in ("收入", "支出") else None
+        rest = path[1:] if side else path
+        last = rest[-1] if rest else ""
+        if last and book.label_columns["ignore"].search(last):
+            continue
+        kind = None
+        if last and book.label_columns["code"].search(last):
+            kind = "code"
+        elif last and book.label_columns["name"].search(last):
+            kind = "name"
+        if kind is not None:
+            if current.amounts:
+                groups.append(current)
+                current = ColumnGroup()
+            current.side = side or current.side
+            if kind == "code" and current.code_col is None:
+                current.code_col = j
+            elif current.name_col is None:
+                current.name_col = j
+            continue
+        current.amounts.append((j, "/".join(rest)))
+    groups.append(current)
+    return groups
+
+
+def _column_meaning(statement: str, path: str, book: LabelBook) -> tuple[str | None, str | None]:
+    """(item, measure) that a column header names."""
+    item = None
+    if statement == "three_public":
+        item = next((r.value for r in book.three_public_items if r.applies(statement, path)), None)
+    measure = next((r.value for r in book.measures if r.applies(statement, path)), None)
+    if statement == "three_public" and measure is None:
+        measure = "total"
+    return item, measure
+
+
+def _row_label(cells: list[str], group: ColumnGroup) -> tuple[str, str]:
+    """(code-or-empty, printed name) for a row of one column group."""
+    code_text = compact(cells[group.code_col]) if group.code_col is not None else ""
+    name_text = compact(cells[group.name_col]) if group.name_col is not None else ""
+    if is_code(code_text):
+        return code_text, name_text
+    if is_code(name_text) and not code_text:
+        return name_text, ""
+    return "", name_text or code_text
+
+
+class _RowResolver:
+    """Resolves uncoded row labels, remembering which items a table side already holds."""
+
+    def __init__(self, statement: str, catalog: Catalog, book: LabelBook) -> None:
+        self.statement = statement
+        self.catalog = catalog
+        self.book = book
+        self.taken: set[str] = set()
+
+    def resolve(self, label: str, side: str | None) -> tuple[str, str | None, str | None] | str:
+        """(classification, code, item) or the string 'ignore' / 'unknown'."""
+        raw = compact(label)
+        if any(p.search(raw) for p in self.book.ignored_rows):
+            return "ignore"
+        name = normalize_name(_SUBITEM_PREFIX.sub("", raw))
+        if self.statement == "three_public":
+            for rule in self.book.three_public_items:
+                if rule.pattern.search(name):
+                    return ("item", None, rule.value)
+        if side is not None:
+            key = "income" if side == "收入" else "expense"
+            for rule in self.book.row_items[key]:
+                if rule.pattern.search(name):
+                    item = rule.value
+                    if rule.if_taken and item in self.taken:
+                        item = rule.if_taken
+                    self.taken.add(item)
+                    return ("item", None, item)
+            if side == "支出" and self.statement in CLASS_NAME_STATEMENTS:
+                code = self.catalog.resolve_class(name)
+                if code:
+                    return ("function", code, None)
+        for rule in self.book.row_items["any"]:
+            if rule.pattern.search(name):
+                return ("item", None, rule.value)
+        return "unknown"
+
+
+def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None = None) -> TableFacts:
+    """Every non-zero cell of one statement table as a Fact (amounts converted to 万元)."""
+    book = book or load_labels()
+    out = TableFacts(source_units={table.source_unit})
+    factor = UNIT_FACTOR[table.source_unit]
+    groups = _group_columns(table, book)
+    resolver = _RowResolver(table.statement, catalog, book)
+    seen: dict[tuple, Fact] = {}
+    nonzero = 0
+    for page, cells in table.rows:
+        for group in groups:
+            code, name = _row_label(cells, group)
+            has_label = bool(code or name)
+            if not has_label and (group.code_col is not None or group.name_col is not None):
+                row_key: tuple[str, str | None, str | None] | str = "unlabelled"
+            elif code:
+                cls = "economic" if table.statement in ECONOMIC_STATEMENTS else "function"
+                row_key = (cls, code, None)
+            elif has_label:
+                row_key = resolver.resolve(name, group.side)
+            else:
+                row_key = ("item", None, None)  # item comes from the column (三公 公开09)
+            for j, path in group.amounts:
+                text = cells[j] if j < len(cells) else ""
+                amount = parse_amount(text)
+                if amount is None:
+                    if compact(text) and compact(text) != name:
+                        out.unmapped.append(UnmappedCell(
+                            table.statement, page, name or code, path, compact(text), "not a number"))
+                    continue
+                if amount == 0:
+                    continue
+                nonzero += 1
+                if isinstance(row_key, str):
+                    if row_key != "ignore":
+                        out.unmapped.append(UnmappedCell(
+                            table.statement, page, name or code, path, compact(text),
+                            f"row label not understood ({row_key})"))
+                    continue
+                col_item, measure = _column_meaning(table.statement, path, book)
+                cls, fact_code, item = row_key
+                item = item or col_item
+                if measure is None or (cls == "item" and item is None):
+                    out.unmapped.append(UnmappedCell(
+                        table.statement, page, name or code, path, compact(text),
+                        "column header not understood"))
+                    continue
+                fact = Fact(
+                    statement=table.statement,
+                    classification=cls,
+                    code=fact_code,
+                    item=item,
+                    measure=measure,
+                    amount_wan=amount * factor,
+                    item_name=name or path.split("/")[-1],
+                    page=page,
+                    method="table",
+                )
+                if fact.key in seen:
+                    if seen[fact.key].amount_wan != fact.amount_wan:
+                        out.unmapped.append(UnmappedCell(
+                            table.statement, page, name or code, path, compact(text),
+                            f"second value for {fact.key} (first: {seen[fact.key].amount_wan})"))
+                    continue
+                seen[fact.key] = fact
+                out.facts.append(fact)
+    out.coverage.append(StatementCoverage(
+        table.statement, table.title, table.pages, len(table.rows), nonzero, table.printed_empty))
+    return out
