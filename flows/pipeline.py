@@ -1,0 +1,96 @@
+"""The Prefect flow: fetch → extract/transform → validate → publish.
+
+Tasks are thin wrappers over plain typed functions in ``extract``, ``transform`` and ``load``;
+the flow only wires them together and turns per-report failures into statuses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from prefect import flow, task
+
+from extract.fetch import FetchedReport, FetchError, fetch_report
+from hotline_budgets.registry import RegistryEntry, load_registry
+from load.assemble import CATALOG_TABLES, assemble_years, line_items_table
+from load.checks import evaluate_identities
+from load.publish import publish_all_years, publish_year
+from load.validate import validate_tables
+from transform.catalog import Catalog, load_catalog
+from transform.report import ReportResult, process_report, rejected_result
+
+
+@dataclass
+class RunSummary:
+    results: list[ReportResult]
+    checks: list[dict]
+    written: list[Path]
+    expectation_failures: dict[str, list[str]]
+
+
+@task(retries=2, retry_delay_seconds=1, name="fetch")
+def fetch_task(entry: RegistryEntry, archive_dir: Path) -> FetchedReport:
+    return fetch_report(entry, archive_dir)
+
+
+@task(name="extract-transform")
+def process_task(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalog) -> ReportResult:
+    return process_report(entry, fetched, catalog)
+
+
+@task(name="identities")
+def identities_task(results: list[ReportResult]) -> list[dict]:
+    return evaluate_identities(line_items_table(results))
+
+
+@task(name="expectations")
+def expectations_task(tables: dict[str, dict]) -> dict[str, list[str]]:
+    return validate_tables(tables)
+
+
+@task(name="publish-year")
+def publish_task(year: int, tables: dict, warehouse: Path) -> list[Path]:
+    return publish_year(year, tables, warehouse)
+
+
+def _fetch_and_process(entry: RegistryEntry, archive_dir: Path, catalog: Catalog) -> ReportResult:
+    try:
+        fetched = fetch_task(entry, archive_dir)
+    except FetchError as exc:
+        return rejected_result(entry, catalog, f"fetch failed: {exc}")
+    try:
+        return process_task(entry, fetched, catalog)
+    except Exception as exc:  # a parser bug on one report must not stop the others
+        return rejected_result(entry, catalog,
+                               f"extraction failed: {type(exc).__name__}: {exc}", fetched)
+
+
+def attach_check_failures(results: list[ReportResult], checks: list[dict]) -> None:
+    """Name the identities that fail beyond rounding on the report row (stored with the data)."""
+    failed: dict[str, list[str]] = {}
+    for row in checks:
+        if row["status"] == "failed":
+            failed.setdefault(row["report_id"], []).append(row["check_id"])
+    for res in results:
+        ids = failed.get(res.report["report_id"])
+        res.report["failed_checks"] = ",".join(ids) if ids else None
+
+
+@flow(name="hotline-budgets", log_prints=False, validate_parameters=False)
+def pipeline_flow(registry: Path, warehouse: Path, years: list[int] | None = None) -> RunSummary:
+    entries = load_registry(registry)
+    if years:
+        entries = [e for e in entries if e.fiscal_year in set(years)]
+    catalog = load_catalog()
+    archive_dir = warehouse / "raw"
+    results = [_fetch_and_process(e, archive_dir, catalog) for e in entries]
+    checks = identities_task(results)
+    attach_check_failures(results, checks)
+    tables_by_year = assemble_years(results, checks, catalog)
+    failures = expectations_task(tables_by_year)
+    written: list[Path] = []
+    for year, tables in tables_by_year.items():
+        written += publish_task(year, tables, warehouse)
+    written.append(publish_all_years(warehouse, set(CATALOG_TABLES)))
+    return RunSummary(results, checks, written, failures)

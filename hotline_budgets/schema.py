@@ -1,0 +1,114 @@
+"""The published schema, declared once in ``schema.yaml`` and rendered into every other form.
+
+Arrow schemas (Parquet), DuckDB DDL, the data dictionary and the expectation suites all come
+from here, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pyarrow as pa
+import yaml
+
+SCHEMA_FILE = Path(__file__).parent / "schema.yaml"
+_DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    required: bool = False
+    values: tuple[str, ...] | None = None
+    pattern: str | None = None
+    min: float | None = None
+
+    def arrow_type(self) -> pa.DataType:
+        m = _DECIMAL.fullmatch(self.type)
+        if m:
+            return pa.decimal128(int(m.group(1)), int(m.group(2)))
+        return {
+            "VARCHAR": pa.string(),
+            "INTEGER": pa.int32(),
+            "BIGINT": pa.int64(),
+            "BOOLEAN": pa.bool_(),
+            "TIMESTAMP": pa.timestamp("us", tz="UTC"),
+        }[self.type]
+
+    def duckdb_type(self) -> str:
+        return "TIMESTAMPTZ" if self.type == "TIMESTAMP" else self.type
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema(
+            [pa.field(c.name, c.arrow_type(), nullable=not c.required) for c in self.columns]
+        )
+
+    def duckdb_ddl(self) -> str:
+        cols = ",\n  ".join(
+            f"{c.name} {c.duckdb_type()}{' NOT NULL' if c.required else ''}" for c in self.columns
+        )
+        return f"CREATE TABLE {self.name} (\n  {cols}\n);"
+
+    def to_arrow(self, rows: list[dict]) -> pa.Table:
+        """Rows (dicts) → Arrow table with exactly the declared columns and types."""
+        schema = self.arrow_schema()
+        return pa.Table.from_pylist([{c: r.get(c) for c in self.column_names} for r in rows], schema)
+
+
+@cache
+def load_schema(path: Path = SCHEMA_FILE) -> dict[str, Table]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    tables = {}
+    for name, spec in data["tables"].items():
+        cols = tuple(
+            Column(
+                name=c["name"],
+                type=c["type"],
+                description=c["description"],
+                required=c.get("required", False),
+                values=tuple(c["values"]) if "values" in c else None,
+                pattern=c.get("pattern"),
+                min=c.get("min"),
+            )
+            for c in spec["columns"]
+        )
+        tables[name] = Table(name, spec["description"], tuple(spec.get("key", [])), cols)
+    return tables
+
+
+def render_data_dictionary() -> str:
+    """Markdown data dictionary of every published table."""
+    out = [
+        "# Data dictionary",
+        "",
+        "Generated from `hotline_budgets/schema.yaml` by `hotline-budgets dictionary`; do not edit.",
+        "",
+    ]
+    for table in load_schema().values():
+        out += [f"## `{table.name}`", "", table.description, ""]
+        if table.key:
+            out += [f"Natural key: ({', '.join(table.key)})", ""]
+        out += ["| column | type | required | meaning |", "|---|---|---|---|"]
+        for c in table.columns:
+            allowed = f" One of: {', '.join(c.values)}." if c.values else ""
+            req = "yes" if c.required else ""
+            out.append(f"| {c.name} | {c.type} | {req} | {c.description}{allowed} |")
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,53 @@
+"""Gathering every report's rows into the published Arrow tables, year by year."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pyarrow as pa
+
+from hotline_budgets.schema import load_schema
+from transform.catalog import Catalog
+from transform.report import ReportResult
+
+PER_REPORT_TABLES = ("reports", "line_items", "statements", "checks", "quality_issues", "codes_seen")
+CATALOG_TABLES = ("function_codes", "economic_codes")
+
+
+def catalog_rows(catalog: Catalog) -> dict[str, list[dict]]:
+    def rows(entries):
+        return [dict(code=e.code, level=e.level, name=e.name, parent=e.parent or None,
+                     first_year=e.first_year, last_year=e.last_year, source=e.source)
+                for e in sorted(entries.values(), key=lambda e: e.code)]
+
+    return {"function_codes": rows(catalog.function), "economic_codes": rows(catalog.economic)}
+
+
+def line_items_table(results: list[ReportResult]) -> pa.Table:
+    return load_schema()["line_items"].to_arrow([r for res in results for r in res.line_items])
+
+
+def assemble_years(results: list[ReportResult], checks: list[dict],
+                   catalog: Catalog) -> dict[int, dict[str, pa.Table]]:
+    """{year: {table name: Arrow table}} with exactly the declared schemas."""
+    schema = load_schema()
+    by_year: dict[int, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    year_of = {}
+    for res in results:
+        year = res.report["fiscal_year"]
+        year_of[res.report["report_id"]] = year
+        bucket = by_year[year]
+        bucket["reports"].append(res.report)
+        bucket["line_items"] += res.line_items
+        bucket["statements"] += res.statements
+        bucket["quality_issues"] += res.quality_issues
+        bucket["codes_seen"] += res.codes_seen
+    for row in checks:
+        year = year_of[row["report_id"]]
+        by_year[year]["checks"].append(row | {"fiscal_year": year})
+    cat = catalog_rows(catalog)
+    return {
+        year: {name: schema[name].to_arrow(bucket.get(name, [])) for name in PER_REPORT_TABLES}
+        | {name: schema[name].to_arrow(cat[name]) for name in CATALOG_TABLES}
+        for year, bucket in sorted(by_year.items())
+    }

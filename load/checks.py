@@ -1,0 +1,54 @@
+"""Evaluating SCHEMA.md's accounting identities in DuckDB SQL (``identities.sql``)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+IDENTITIES_FILE = Path(__file__).parent / "identities.sql"
+TOLERANCE_PER_TERM = Decimal("0.01")
+_NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
+
+
+def load_identity_queries(path: Path = IDENTITIES_FILE) -> dict[str, str]:
+    """Named queries of the SQL file (each starts with a ``-- name:`` line)."""
+    text = path.read_text(encoding="utf-8")
+    parts = _NAME.split(text)
+    return {parts[i]: parts[i + 1].strip().rstrip(";") for i in range(1, len(parts), 2)}
+
+
+def classify(difference: Decimal, terms: int) -> tuple[str, Decimal]:
+    """exact / rounding (within 0.01 per term) / failed, and the tolerance used."""
+    tolerance = TOLERANCE_PER_TERM * max(terms, 1)
+    if difference == 0:
+        return "exact", tolerance
+    return ("rounding" if abs(difference) <= tolerance else "failed"), tolerance
+
+
+def evaluate_identities(line_items: pa.Table) -> list[dict]:
+    """One row per identity instance: both sides, the difference and the verdict."""
+    con = duckdb.connect()
+    try:
+        con.register("li", line_items)
+        rows: list[dict] = []
+        for query in load_identity_queries().values():
+            for report_id, check_id, statement, expected, computed, terms in con.execute(
+                query
+            ).fetchall():
+                expected = Decimal(expected if expected is not None else 0)
+                computed = Decimal(computed if computed is not None else 0)
+                difference = expected - computed
+                status, tolerance = classify(difference, int(terms))
+                rows.append(
+                    dict(report_id=report_id, check_id=check_id, statement=statement,
+                         expected_wan=expected, computed_wan=computed, difference_wan=difference,
+                         tolerance_wan=tolerance, term_count=int(terms), status=status)
+                )
+        rows.sort(key=lambda r: (r["report_id"], r["check_id"]))
+        return rows
+    finally:
+        con.close()

@@ -1,0 +1,150 @@
+"""Great Expectations suites: generated from the schema declaration, stored as JSON in
+``expectations/``, and run on every table before it is published.
+
+The suites check columns and types, required values, controlled vocabularies, code formats,
+catalog membership, natural-key uniqueness and non-negative amounts. The accounting identities
+are checked separately in DuckDB SQL (``load/checks.py``) because they span rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+import pyarrow as pa
+
+from hotline_budgets.schema import Table, load_schema
+from transform.catalog import load_catalog
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+PYTHON_TYPES = {
+    "VARCHAR": ["str"],
+    "INTEGER": ["int", "int32", "int64", "Int32", "Int64"],
+    "BIGINT": ["int", "int64", "Int64"],
+    "BOOLEAN": ["bool", "bool_", "boolean"],
+    "TIMESTAMP": ["Timestamp", "datetime64[us, UTC]", "datetime64[ns, UTC]"],
+}
+
+
+def _exp(kind: str, **kwargs) -> dict:
+    return {"type": kind, "kwargs": kwargs, "meta": {}}
+
+
+def build_suite(table: Table) -> dict:
+    """The suite of one table, as the JSON dict GX reads (``ExpectationSuite(**json)``)."""
+    exps = [_exp("expect_table_columns_to_match_ordered_list", column_list=table.column_names)]
+    for col in table.columns:
+        types = ["Decimal"] if col.type.startswith("DECIMAL") else PYTHON_TYPES[col.type]
+        exps.append(_exp("expect_column_values_to_be_in_type_list", column=col.name, type_list=types))
+        if col.required:
+            exps.append(_exp("expect_column_values_to_not_be_null", column=col.name))
+        if col.values:
+            exps.append(_exp("expect_column_values_to_be_in_set", column=col.name,
+                             value_set=list(col.values)))
+        if col.pattern:
+            exps.append(_exp("expect_column_values_to_match_regex", column=col.name,
+                             regex=col.pattern))
+        if col.min is not None:
+            exps.append(_exp("expect_column_values_to_be_between", column=col.name,
+                             min_value=col.min))
+    if len(table.key) == 1:
+        exps.append(_exp("expect_column_values_to_be_unique", column=table.key[0]))
+    elif table.key:
+        exps.append(_exp("expect_compound_columns_to_be_unique", column_list=list(table.key),
+                         ignore_row_if="never"))
+    if table.name == "line_items":
+        catalog = load_catalog()
+        for cls in ("function", "economic"):
+            exps.append(_exp(
+                "expect_column_values_to_be_in_set", column="code",
+                value_set=sorted(catalog.table(cls)),
+                row_condition=f'classification=="{cls}"', condition_parser="pandas",
+                meta={"why": f"{cls} codes must be in the catalog (unknown codes are flagged)"},
+            ))
+    return {"name": f"{table.name}_suite", "expectations": exps, "meta": {
+        "generated_from": "hotline_budgets/schema.yaml + transform/catalogs"}}
+
+
+def render_suites() -> dict[str, str]:
+    """{file name: JSON text} of every suite, as committed under expectations/."""
+    return {f"{name}.json": json.dumps(build_suite(t), ensure_ascii=False, indent=2) + "\n"
+            for name, t in load_schema().items()}
+
+
+def write_suites(directory: Path = EXPECTATIONS_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in render_suites().items():
+        (directory / name).write_text(text, encoding="utf-8")
+        paths.append(directory / name)
+    return paths
+
+
+@cache
+def _context():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return ctx
+
+
+def _frame(table: pa.Table):
+    """pandas frame that keeps Decimals and strings as Python objects."""
+    df = table.to_pandas()
+    for name in df.columns:
+        arrow_type = table.schema.field(name).type
+        if pa.types.is_string(arrow_type):
+            df[name] = df[name].astype(object)
+        elif pa.types.is_int32(arrow_type):
+            df[name] = df[name].astype("Int32")  # nullable: a NULL must not turn ints to floats
+        elif pa.types.is_int64(arrow_type):
+            df[name] = df[name].astype("Int64")
+        elif pa.types.is_boolean(arrow_type):
+            df[name] = df[name].astype("boolean")
+    return df
+
+
+def validate_table(name: str, table: pa.Table, suite_json: dict) -> list[str]:
+    """Run one stored suite on one table; the descriptions of failed expectations."""
+    import great_expectations as gx
+
+    ctx = _context()
+    suite = gx.ExpectationSuite(**json.loads(json.dumps(suite_json)))
+    source = ctx.data_sources.add_or_update_pandas(f"src_{name}")
+    asset = source.add_dataframe_asset(f"asset_{name}_{id(table)}")
+    batch_def = asset.add_batch_definition_whole_dataframe("all")
+    df = _frame(table)
+    batch = batch_def.get_batch(batch_parameters={"dataframe": df})
+    result = batch.validate(suite)
+    failed = []
+    for r in result.results:
+        if not r.success:
+            cfg = r.expectation_config
+            col = cfg.kwargs.get("column") or cfg.kwargs.get("column_list")
+            sample = (r.result or {}).get("partial_unexpected_list", [])[:3]
+            sample = [str(s) if isinstance(s, Decimal) else s for s in sample]
+            failed.append(f"{cfg.type}({col}) unexpected e.g. {sample}")
+    return failed
+
+
+def load_suite(name: str, directory: Path = EXPECTATIONS_DIR) -> dict:
+    return json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def validate_tables(tables_by_year: dict[int, dict[str, pa.Table]]) -> dict[str, list[str]]:
+    """{"<year>/<table>": [failed expectation, …]} for every table that fails its suite."""
+    failures: dict[str, list[str]] = {}
+    for year, tables in tables_by_year.items():
+        for name, table in tables.items():
+            failed = validate_table(name, table, load_suite(name))
+            if failed:
+                failures[f"{year}/{name}"] = failed
+    return failures
