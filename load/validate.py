@@ -38,9 +38,12 @@ def build_suite(table: Table) -> dict:
     """The suite of one table, as the JSON dict GX reads (``ExpectationSuite(**json)``)."""
     exps = [_exp("expect_table_columns_to_match_ordered_list", column_list=table.column_names)]
     for col in table.columns:
-        types = ["Decimal"] if col.type.startswith("DECIMAL") else PYTHON_TYPES[col.type]
-        exps.append(_exp("expect_column_values_to_be_in_type_list", column=col.name, type_list=types))
         if col.required:
+            # pandas turns a nullable int column into floats, so types are checked here on the
+            # required columns; Arrow enforces every column's declared type when tables are built.
+            types = ["Decimal"] if col.type.startswith("DECIMAL") else PYTHON_TYPES[col.type]
+            exps.append(_exp("expect_column_values_to_be_in_type_list", column=col.name,
+                             type_list=types))
             exps.append(_exp("expect_column_values_to_not_be_null", column=col.name))
         if col.values:
             exps.append(_exp("expect_column_values_to_be_in_set", column=col.name,
@@ -103,12 +106,6 @@ def _frame(table: pa.Table):
         arrow_type = table.schema.field(name).type
         if pa.types.is_string(arrow_type):
             df[name] = df[name].astype(object)
-        elif pa.types.is_int32(arrow_type):
-            df[name] = df[name].astype("Int32")  # nullable: a NULL must not turn ints to floats
-        elif pa.types.is_int64(arrow_type):
-            df[name] = df[name].astype("Int64")
-        elif pa.types.is_boolean(arrow_type):
-            df[name] = df[name].astype("boolean")
     return df
 
 

@@ -1,0 +1,62 @@
+"""Accounting identities in DuckDB SQL: exact, within rounding, failed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hotline_budgets.schema import load_schema
+from load.checks import classify, evaluate_identities
+
+
+def li(rows):
+    out = []
+    for statement, cls, code, item, measure, amount in rows:
+        out.append(dict(report_id="r", fiscal_year=2024, statement=statement, classification=cls,
+                        code=code, item=item, measure=measure, amount_wan=Decimal(amount),
+                        item_name="", page=1, method="table"))
+    return load_schema()["line_items"].to_arrow(out)
+
+
+def by_id(rows):
+    return {r["check_id"]: r for r in rows}
+
+
+def test_parent_equals_sum_of_children():
+    checks = by_id(evaluate_identities(li([
+        ("expenditure", "function", "201", None, "total", "10.00"),
+        ("expenditure", "function", "20103", None, "total", "10.01"),
+        ("expenditure", "function", "2010301", None, "total", "4.00"),
+        ("expenditure", "function", "2010399", None, "total", "6.00"),
+    ])))
+    assert checks["hier:expenditure:201:total"]["status"] == "rounding"
+    assert checks["hier:expenditure:20103:total"]["status"] == "rounding"
+    assert checks["hier:expenditure:20103:total"]["difference_wan"] == Decimal("0.01")
+
+
+def test_total_split_beyond_rounding_fails():
+    checks = by_id(evaluate_identities(li([
+        ("expenditure", "item", None, "grand_total", "total", "100.00"),
+        ("expenditure", "item", None, "grand_total", "basic", "60.00"),
+        ("expenditure", "item", None, "grand_total", "project", "30.00"),
+    ])))
+    assert checks["split:expenditure:grand_total:total"]["status"] == "failed"
+
+
+def test_three_public_and_summary_balance():
+    checks = by_id(evaluate_identities(li([
+        ("three_public", "item", None, "three_public.total", "actual", "1.37"),
+        ("three_public", "item", None, "three_public.vehicles", "actual", "1.22"),
+        ("three_public", "item", None, "three_public.vehicle_operation", "actual", "1.22"),
+        ("three_public", "item", None, "three_public.reception", "actual", "0.15"),
+        ("summary", "item", None, "income.grand_total", "total", "5"),
+        ("summary", "item", None, "expense.grand_total", "total", "5"),
+    ])))
+    assert checks["tp:total:actual"]["status"] == "exact"
+    assert checks["tp:vehicles:actual"]["status"] == "exact"
+    assert checks["bal:summary:total"]["status"] == "exact"
+
+
+def test_tolerance_is_one_cent_per_term():
+    assert classify(Decimal("0.02"), 2) == ("rounding", Decimal("0.02"))
+    assert classify(Decimal("0.03"), 2)[0] == "failed"
+    assert classify(Decimal(0), 1)[0] == "exact"

@@ -1,0 +1,87 @@
+"""The whole Prefect flow on the bundled samples: published files, statuses and gold scores."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from conftest import GOLD_DIR, TABLE_REPORTS, TEXT_REPORTS
+
+from hotline_budgets.cli import main
+from hotline_budgets.score import read_gold, read_published, score
+
+
+def test_every_year_is_published(flow_run):
+    warehouse, _ = flow_run
+    for year in (2024, 2026):
+        for name in ("reports", "line_items", "statements", "checks", "quality_issues", "codes_seen"):
+            assert (warehouse / str(year) / f"{name}.parquet").exists()
+        assert (warehouse / str(year) / f"hotline_budgets_{year}.duckdb").exists()
+    assert (warehouse / "hotline_budgets.duckdb").exists()
+    assert not list(warehouse.rglob(".*.tmp")), "no temporary file is left behind"
+
+
+def test_amounts_are_exact_decimals_everywhere(flow_run):
+    warehouse, _ = flow_run
+    field = pq.read_schema(warehouse / "2024" / "line_items.parquet").field("amount_wan")
+    assert str(field.type) == "decimal128(18, 4)"
+    con = duckdb.connect(str(warehouse / "hotline_budgets.duckdb"), read_only=True)
+    try:
+        kind = con.execute("SELECT typeof(amount_wan) FROM line_items LIMIT 1").fetchone()[0]
+        assert kind == "DECIMAL(18,4)"
+        assert con.execute("SELECT count(*) FROM line_items WHERE amount_wan = 0").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+def test_report_statuses(flow_run):
+    _, summary = flow_run
+    status = {r.report["report_id"]: r.report["status"] for r in summary.results}
+    assert status.pop("sanming-12345-2024-budget-scanned") == "needs_ocr"
+    assert set(status.values()) == {"published"}
+    scanned = next(r for r in summary.results
+                   if r.report["report_id"] == "sanming-12345-2024-budget-scanned")
+    assert scanned.line_items == [] and "OCR" in scanned.report["status_reason"]
+
+
+@pytest.mark.parametrize("report_id", TABLE_REPORTS)
+def test_table_facts_score_one(flow_run, report_id):
+    warehouse, _ = flow_run
+    gold = read_gold(GOLD_DIR)[report_id]
+    got = {k: v for k, v in read_published(warehouse).items() if k[0] == report_id}
+    assert score(gold, got, "table").f1 == 1.0
+
+
+@pytest.mark.parametrize("report_id", TEXT_REPORTS)
+def test_narrative_facts_score_at_least_095(flow_run, report_id):
+    warehouse, _ = flow_run
+    gold = read_gold(GOLD_DIR)[report_id]
+    got = {k: v for k, v in read_published(warehouse).items() if k[0] == report_id}
+    assert score(gold, got, "narrative").f1 >= 0.95
+
+
+def test_no_identity_fails_beyond_rounding_on_the_samples(flow_run):
+    _, summary = flow_run
+    failed = [c["check_id"] for c in summary.checks if c["status"] == "failed"]
+    assert failed == []
+    assert summary.expectation_failures == {}
+
+
+def test_statement_coverage_is_recorded(flow_run):
+    warehouse, _ = flow_run
+    con = duckdb.connect(str(warehouse / "hotline_budgets.duckdb"), read_only=True)
+    try:
+        rows = dict(con.execute(
+            "SELECT statement, presence FROM statements"
+            " WHERE report_id = 'liuzhou-12345-2024-final_accounts'").fetchall())
+    finally:
+        con.close()
+    assert rows["gov_fund"] == "empty" and rows["soe_capital"] == "empty"
+    assert rows["expenditure"] == "table" and rows["execution"] == "narrative_only"
+
+
+def test_score_command_prints_f1_last(flow_run, capsys):
+    warehouse, _ = flow_run
+    assert main(["score", str(GOLD_DIR), "--warehouse", str(warehouse)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("F1 ") and 0.0 < float(last.split()[1]) <= 1.0

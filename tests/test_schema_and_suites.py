@@ -1,0 +1,50 @@
+"""One schema declaration → DDL, Arrow schema, dictionary and the stored GX suites."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hotline_budgets.schema import load_schema, render_data_dictionary
+from load.validate import EXPECTATIONS_DIR, build_suite, render_suites, validate_table
+
+
+def test_committed_suites_are_generated_from_the_schema():
+    for name, text in render_suites().items():
+        assert (EXPECTATIONS_DIR / name).read_text(encoding="utf-8") == text, (
+            f"expectations/{name} is stale: run `uv run hotline-budgets expectations`")
+
+
+def test_contract_columns_are_declared():
+    schema = load_schema()
+    assert schema["line_items"].column_names[:11] == [
+        "report_id", "fiscal_year", "statement", "classification", "code", "item", "measure",
+        "amount_wan", "item_name", "page", "method"]
+    assert "amount_wan DECIMAL(18,4) NOT NULL" in schema["line_items"].duckdb_ddl()
+    assert "`line_items`" in render_data_dictionary()
+
+
+def _row(**over):
+    row = dict(report_id="r", fiscal_year=2024, statement="expenditure", classification="function",
+               code="2010301", item=None, measure="total", amount_wan=Decimal("1.00"),
+               item_name="行政运行", page=1, method="table")
+    return row | over
+
+
+def test_suite_fails_on_bad_rows():
+    table = load_schema()["line_items"]
+    bad = table.to_arrow([
+        _row(), _row(),  # duplicate natural key
+        _row(code="9999999", measure="total"),  # not in the catalog
+        _row(code="2010302", amount_wan=Decimal("-1.00")),  # negative
+        _row(code="20103", statement="ledger"),  # unknown statement
+    ])
+    failed = " ".join(validate_table("line_items", bad, build_suite(table)))
+    for expectation in ("compound_columns_to_be_unique", "to_be_between", "to_be_in_set(statement)",
+                        "to_be_in_set(code)"):
+        assert expectation in failed
+
+
+def test_suite_passes_on_good_rows():
+    table = load_schema()["line_items"]
+    good = table.to_arrow([_row(), _row(code="2010302")])
+    assert validate_table("line_items", good, build_suite(table)) == []
