@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from conftest import SAMPLES, TABLE_REPORTS, read_gold_rows
 
-from extract.tables import is_data_row, match_title, load_titles, scan_tables
+from extract.tables import is_data_row, load_titles, match_title, scan_tables
 from transform.catalog import load_catalog
 from transform.table_facts import facts_from_table, parse_amount
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from extract.fetch import FetchedReport
 from extract.narrative import extract_narrative_facts
+
+from extract.fetch import FetchedReport
 from extract.pdf_text import NeedsOcr, read_page_texts
 from extract.tables import scan_tables
 from hotline_budgets.registry import RegistryEntry
