@@ -29,7 +29,7 @@ RULED_TABLE_SETTINGS: dict[str, object] = {
     "snap_tolerance": 3,
 }
 
-_QUOTES = re.compile(r"[“”\"'‘’「」()（）]")
+_QUOTES = re.compile(r"[“”\"'‘’「」()（）、，,]")
 _AMOUNT = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^-?\.\d+$")
 _CODE = re.compile(r"^\d{3}(\d{2}){0,2}$")
 _TOTAL_PREFIX = re.compile(r"^[一二三四五六七八九十]+[、.]")
@@ -147,6 +147,26 @@ def _expand_merged(table: pdfplumber.table.Table) -> list[list[str]]:
     return grid
 
 
+_CAPTION = re.compile(r"(单位[:：]|部门[:：]|单位名称[:：]|公开\d+表|预算表|决算表|总表|情况表|明细表)")
+
+
+def _strip_caption_rows(grid: list[list[str]]) -> tuple[list[list[str]], str]:
+    """Drop leading rows that carry the title, unit or unit name inside the ruled frame.
+
+    Excel-made reports (Jiangsu) print "公开01表 收支预算总表 部门：… 单位：万元" in the first
+    rows of the table itself; returns the remaining grid and the caption text.
+    """
+    caption = []
+    while grid:
+        texts = list(dict.fromkeys(compact(c) for c in grid[0] if compact(c)))
+        if texts and not is_data_row(grid[0]) and all(_CAPTION.search(t) for t in texts):
+            caption.append(" ".join(texts))
+            grid = grid[1:]
+        else:
+            break
+    return grid, "\n".join(caption)
+
+
 def is_data_row(cells: list[str]) -> bool:
     """A body row prints an amount with decimals or thousands separators, a code, or 合计/总计."""
     filled = [compact(c) for c in cells if compact(c)]
@@ -203,9 +223,11 @@ def scan_tables(pdf_bytes: bytes) -> TableScan:
                 below_limit = page.height
                 top = table.bbox[3]
                 grid = _expand_merged(table)
+                grid, inside = _strip_caption_rows(grid)
                 if not grid:
                     continue
-                hit = match_title(above, book)
+                hit = match_title(above, book) or (match_title(inside, book) if inside else None)
+                above = above + "\n" + inside
                 if hit is None and current is not None and current.pages[-1] == page_no - 1:
                     _continue_table(current, grid, page_no)
                     continue

@@ -117,7 +117,7 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
     coverage = {}
     units: set[str] = set()
     for table in scan.tables:
-        result = facts_from_table(table, catalog)
+        result = facts_from_table(table, catalog, report_kind=entry.report_kind)
         table_facts.extend(result.facts)
         units |= result.source_units
         for cov in result.coverage:

@@ -25,6 +25,9 @@ LABELS_FILE = Path(__file__).parent / "labels.yaml"
 ECONOMIC_STATEMENTS = {"general_budget_basic_economic", "general_budget_economic"}
 CLASS_NAME_STATEMENTS = {"summary", "appropriation_summary"}
 UNIT_FACTOR = {"万元": Decimal(1), "千元": Decimal("0.1"), "元": Decimal("0.0001")}
+IGNORED = "ignored"
+# A 三公 table with no 预算数/决算数 header prints what the report is: a budget or an actual.
+THREE_PUBLIC_DEFAULT_MEASURE = {"budget": "budget", "final_accounts": "actual"}
 _SUBITEM_PREFIX = re.compile(r"^(其中[:：]?)+")
 
 
@@ -34,6 +37,7 @@ class Rule:
     value: str
     statements: frozenset[str] = frozenset()
     if_taken: str | None = None
+    unless_column: re.Pattern[str] | None = None
 
     def applies(self, statement: str, text: str) -> bool:
         return (not self.statements or statement in self.statements) and bool(
@@ -48,6 +52,8 @@ class LabelBook:
     three_public_items: list[Rule]
     row_items: dict[str, list[Rule]]
     ignored_rows: list[re.Pattern[str]]
+    ignored_columns: list[re.Pattern[str]]
+    transposed_income: list[Rule]
 
 
 @cache
@@ -61,6 +67,7 @@ def load_labels(path: Path = LABELS_FILE) -> LabelBook:
                 e[key],
                 frozenset(e.get("statements", [])),
                 e.get("if_taken"),
+                re.compile(e["unless_column"]) if "unless_column" in e else None,
             )
             for e in entries
         ]
@@ -71,6 +78,8 @@ def load_labels(path: Path = LABELS_FILE) -> LabelBook:
         three_public_items=rules(data["three_public_items"], "item"),
         row_items={side: rules(v, "item") for side, v in data["row_items"].items()},
         ignored_rows=[re.compile(p) for p in data["ignored_rows"]],
+        ignored_columns=[re.compile(p) for p in data["ignored_columns"]],
+        transposed_income=rules(data["transposed_income"], "measure"),
     )
 
 
@@ -109,6 +118,7 @@ class ColumnGroup:
     side: str | None = None
     code_col: int | None = None
     name_col: int | None = None
+    subname_col: int | None = None  # a second, unheaded label column (transposed tables)
     amounts: list[tuple[int, str]] = field(default_factory=list)  # (column index, header path)
 
 
@@ -121,6 +131,12 @@ def parse_amount(text: str | None) -> Decimal | None:
         return Decimal(c)
     except InvalidOperation:
         return None
+
+
+def _is_text_column(table: RawTable, j: int) -> bool:
+    """An unheaded column whose printed cells are words, not amounts."""
+    cells = [compact(row[j]) for _, row in table.rows if j < len(row) and compact(row[j])]
+    return bool(cells) and sum(parse_amount(c) is None for c in cells) > len(cells) / 2
 
 
 def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
@@ -137,6 +153,9 @@ def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
             kind = "code"
         elif last and book.label_columns["name"].search(last):
             kind = "name"
+        elif not last and current.name_col is not None and _is_text_column(table, j):
+            current.subname_col = j
+            continue
         if kind is not None:
             if current.amounts:
                 groups.append(current)
@@ -152,14 +171,17 @@ def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
     return groups
 
 
-def _column_meaning(statement: str, path: str, book: LabelBook) -> tuple[str | None, str | None]:
+def _column_meaning(statement: str, path: str, book: LabelBook,
+                    all_paths: list[str]) -> tuple[str | None, str | None]:
     """(item, measure) that a column header names."""
     item = None
     if statement == "three_public":
-        item = next((r.value for r in book.three_public_items if r.applies(statement, path)), None)
+        for rule in book.three_public_items:
+            if rule.applies(statement, path):
+                blocked = rule.unless_column and any(rule.unless_column.search(p) for p in all_paths)
+                item = IGNORED if blocked else rule.value
+                break
     measure = next((r.value for r in book.measures if r.applies(statement, path)), None)
-    if statement == "three_public" and measure is None:
-        measure = "total"
     return item, measure
 
 
@@ -167,6 +189,9 @@ def _row_label(cells: list[str], group: ColumnGroup) -> tuple[str, str]:
     """(code-or-empty, printed name) for a row of one column group."""
     code_text = compact(cells[group.code_col]) if group.code_col is not None else ""
     name_text = compact(cells[group.name_col]) if group.name_col is not None else ""
+    if group.subname_col is not None:
+        sub = compact(cells[group.subname_col])
+        name_text = f"{name_text}/{sub}" if sub and sub != name_text else name_text
     if is_code(code_text):
         return code_text, name_text
     if is_code(name_text) and not code_text:
@@ -212,12 +237,22 @@ class _RowResolver:
         return "unknown"
 
 
-def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None = None) -> TableFacts:
+def _transposed_income(label: str, book: LabelBook) -> tuple | str:
+    """Row of a transposed income table → (item, None, grand_total, measure) or 'ignore'."""
+    for rule in book.transposed_income:
+        if rule.pattern.search(label):
+            return ("item", None, "grand_total", rule.value)
+    return "ignore"
+
+
+def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None = None,
+                     report_kind: str | None = None) -> TableFacts:
     """Every non-zero cell of one statement table as a Fact (amounts converted to 万元)."""
     book = book or load_labels()
     out = TableFacts(source_units={table.source_unit})
     factor = UNIT_FACTOR[table.source_unit]
     groups = _group_columns(table, book)
+    all_paths = [path for g in groups for _, path in g.amounts]
     resolver = _RowResolver(table.statement, catalog, book)
     seen: dict[tuple, Fact] = {}
     nonzero = 0
@@ -230,11 +265,17 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
             elif code:
                 cls = "economic" if table.statement in ECONOMIC_STATEMENTS else "function"
                 row_key = (cls, code, None)
+            elif has_label and group.subname_col is not None and table.statement == "income":
+                row_key = _transposed_income(name, book)
             elif has_label:
                 row_key = resolver.resolve(name, group.side)
-            else:
+            elif table.statement == "three_public":
                 row_key = ("item", None, None)  # item comes from the column (三公 公开09)
+            else:
+                row_key = ("item", None, "grand_total")  # a one-row table without labels (Jiangsu 公开03)
             for j, path in group.amounts:
+                if any(p.search(path) for p in book.ignored_columns):
+                    continue
                 text = cells[j] if j < len(cells) else ""
                 amount = parse_amount(text)
                 if amount is None:
@@ -251,7 +292,14 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                             table.statement, page, name or code, path, compact(text),
                             f"row label not understood ({row_key})"))
                     continue
-                col_item, measure = _column_meaning(table.statement, path, book)
+                col_item, measure = _column_meaning(table.statement, path, book, all_paths)
+                if col_item == IGNORED:
+                    continue
+                if table.statement == "three_public" and measure in (None, "total"):
+                    measure = THREE_PUBLIC_DEFAULT_MEASURE.get(report_kind or "", measure)
+                if len(row_key) == 4:  # transposed: the row names the measure
+                    measure = row_key[3]
+                    row_key = row_key[:3]
                 cls, fact_code, item = row_key
                 item = item or col_item
                 if measure is None or (cls == "item" and item is None):
