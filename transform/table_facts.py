@@ -54,6 +54,7 @@ class LabelBook:
     ignored_rows: list[re.Pattern[str]]
     ignored_columns: list[re.Pattern[str]]
     transposed_income: list[Rule]
+    sub_rows_after: dict[str, frozenset[str]]
 
 
 @cache
@@ -80,6 +81,7 @@ def load_labels(path: Path = LABELS_FILE) -> LabelBook:
         ignored_rows=[re.compile(p) for p in data["ignored_rows"]],
         ignored_columns=[re.compile(p) for p in data["ignored_columns"]],
         transposed_income=rules(data["transposed_income"], "measure"),
+        sub_rows_after={k: frozenset(v) for k, v in data["sub_rows_after"].items()},
     )
 
 
@@ -116,7 +118,7 @@ class TableFacts:
 @dataclass
 class ColumnGroup:
     side: str | None = None
-    code_col: int | None = None
+    code_cols: list[int] = field(default_factory=list)  # one, or 类/款/项 printed separately
     name_col: int | None = None
     subname_col: int | None = None  # a second, unheaded label column (transposed tables)
     amounts: list[tuple[int, str]] = field(default_factory=list)  # (column index, header path)
@@ -161,8 +163,8 @@ def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
                 groups.append(current)
                 current = ColumnGroup()
             current.side = side or current.side
-            if kind == "code" and current.code_col is None:
-                current.code_col = j
+            if kind == "code":
+                current.code_cols.append(j)
             elif current.name_col is None:
                 current.name_col = j
             continue
@@ -176,8 +178,9 @@ def _column_meaning(statement: str, path: str, book: LabelBook,
     """(item, measure) that a column header names."""
     item = None
     if statement == "three_public":
+        item_path = "/".join(seg for seg in path.split("/") if seg not in ("预算数", "决算数"))
         for rule in book.three_public_items:
-            if rule.applies(statement, path):
+            if rule.applies(statement, item_path):
                 blocked = rule.unless_column and any(rule.unless_column.search(p) for p in all_paths)
                 item = IGNORED if blocked else rule.value
                 break
@@ -187,7 +190,9 @@ def _column_meaning(statement: str, path: str, book: LabelBook,
 
 def _row_label(cells: list[str], group: ColumnGroup) -> tuple[str, str]:
     """(code-or-empty, printed name) for a row of one column group."""
-    code_text = compact(cells[group.code_col]) if group.code_col is not None else ""
+    parts = [compact(cells[c]) for c in group.code_cols if compact(cells[c])]
+    # 类/款/项 columns hold digits to concatenate; a label merged across them repeats its text.
+    code_text = "".join(parts) if parts and all(p.isdigit() for p in parts) else "".join(parts[:1])
     name_text = compact(cells[group.name_col]) if group.name_col is not None else ""
     if group.subname_col is not None:
         sub = compact(cells[group.subname_col])
@@ -225,6 +230,9 @@ class _RowResolver:
                     item = rule.value
                     if rule.if_taken and item in self.taken:
                         item = rule.if_taken
+                    if any(item in subs and trigger in self.taken
+                           for trigger, subs in self.book.sub_rows_after.items()):
+                        return "ignore"
                     self.taken.add(item)
                     return ("item", None, item)
             if side == "支出" and self.statement in CLASS_NAME_STATEMENTS:
@@ -260,7 +268,7 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
         for group in groups:
             code, name = _row_label(cells, group)
             has_label = bool(code or name)
-            if not has_label and (group.code_col is not None or group.name_col is not None):
+            if not has_label and (group.code_cols or group.name_col is not None):
                 row_key: tuple[str, str | None, str | None] | str = "unlabelled"
             elif code:
                 cls = "economic" if table.statement in ECONOMIC_STATEMENTS else "function"
