@@ -55,6 +55,8 @@ class LabelBook:
     ignored_columns: list[re.Pattern[str]]
     transposed_income: list[Rule]
     sub_rows_after: dict[str, frozenset[str]]
+    side_headers: dict[str, str]  # printed header word → 收入 / 支出
+    total_row_columns: list[Rule]
 
 
 @cache
@@ -82,6 +84,8 @@ def load_labels(path: Path = LABELS_FILE) -> LabelBook:
         ignored_columns=[re.compile(p) for p in data["ignored_columns"]],
         transposed_income=rules(data["transposed_income"], "measure"),
         sub_rows_after={k: frozenset(v) for k, v in data["sub_rows_after"].items()},
+        side_headers={w: side for side, words in data["side_headers"].items() for w in words},
+        total_row_columns=rules(data["total_row_columns"], "item"),
     )
 
 
@@ -145,7 +149,7 @@ def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
     groups: list[ColumnGroup] = []
     current = ColumnGroup()
     for j, path in enumerate(table.column_paths):
-        side = path[0] if path and path[0] in ("收入", "支出") else None
+        side = book.side_headers.get(path[0]) if len(path) > 1 else None
         rest = path[1:] if side else path
         last = rest[-1] if rest else ""
         if last and book.label_columns["ignore"].search(last):
@@ -170,7 +174,17 @@ def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
             continue
         current.amounts.append((j, "/".join(rest)))
     groups.append(current)
+    for group in groups:
+        _strip_shared_caption(group)
     return groups
+
+
+def _strip_shared_caption(group: ColumnGroup) -> None:
+    """Drop a first header segment that every amount column shares (一般公共预算支出/合计 …):
+    it names the table, not the column."""
+    heads = {path.split("/")[0] for _, path in group.amounts}
+    if len(group.amounts) > 1 and len(heads) == 1 and all("/" in p for _, p in group.amounts):
+        group.amounts = [(j, path.split("/", 1)[1]) for j, path in group.amounts]
 
 
 def _column_meaning(statement: str, path: str, book: LabelBook,
@@ -191,6 +205,9 @@ def _column_meaning(statement: str, path: str, book: LabelBook,
 def _row_label(cells: list[str], group: ColumnGroup) -> tuple[str, str]:
     """(code-or-empty, printed name) for a row of one column group."""
     parts = [compact(cells[c]) for c in group.code_cols if compact(cells[c])]
+    if len(parts) > 1 and all(p.isdigit() for p in parts):
+        # 款/项 columns hold two digits; some producers drop the leading zero ("2" for 02).
+        parts = parts[:1] + [p.zfill(2) for p in parts[1:]]
     # 类/款/项 columns hold digits to concatenate; a label merged across them repeats its text.
     code_text = "".join(parts) if parts and all(p.isdigit() for p in parts) else "".join(parts[:1])
     name_text = compact(cells[group.name_col]) if group.name_col is not None else ""
@@ -301,6 +318,12 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                             f"row label not understood ({row_key})"))
                     continue
                 col_item, measure = _column_meaning(table.statement, path, book, all_paths)
+                total_item = next((r.value for r in book.total_row_columns
+                                   if r.applies(table.statement, path)), None)
+                if total_item is not None:
+                    if row_key != ("item", None, "grand_total"):
+                        continue  # per-row split columns have no SCHEMA measure
+                    row_key, measure = ("item", None, total_item), "total"
                 if col_item == IGNORED:
                     continue
                 if table.statement == "three_public" and measure in (None, "total"):
