@@ -45,6 +45,7 @@ class RawTable:
     pages: list[int]
     column_paths: list[list[str]]  # header texts from top to bottom, per column
     rows: list[tuple[int, list[str]]] = field(default_factory=list)  # (page, cells)
+    column_x: list[float | None] = field(default_factory=list)  # x centre of each column
     source_unit: str = "万元"
     printed_empty: bool = False
 
@@ -112,7 +113,7 @@ def is_code(text: str | None) -> bool:
     return bool(text) and bool(_CODE.match(compact(text)))
 
 
-def _expand_merged(table: pdfplumber.table.Table) -> list[list[str]]:
+def _expand_merged(table: pdfplumber.table.Table) -> tuple[list[list[str]], list[float | None]]:
     """Grid of cell texts where a merged cell's text fills every position it covers."""
     texts = table.extract(x_tolerance=1.5)
     rows = table.rows
@@ -144,7 +145,7 @@ def _expand_merged(table: pdfplumber.table.Table) -> list[list[str]]:
                         break
             line.append(text)
         grid.append(line)
-    return grid
+    return grid, col_x
 
 
 _CAPTION = re.compile(r"(单位[:：]|部门[:：]|单位名称[:：]|公开\d+表|预算表|决算表|总表|情况表|明细表)")
@@ -222,14 +223,14 @@ def scan_tables(pdf_bytes: bytes) -> TableScan:
                 above = page.crop((0, top, page.width, table.bbox[1])).extract_text() or ""
                 below_limit = page.height
                 top = table.bbox[3]
-                grid = _expand_merged(table)
+                grid, col_x = _expand_merged(table)
                 grid, inside = _strip_caption_rows(grid)
                 if not grid:
                     continue
                 hit = match_title(above, book) or (match_title(inside, book) if inside else None)
                 above = above + "\n" + inside
                 if hit is None and current is not None and current.pages[-1] == page_no - 1:
-                    _continue_table(current, grid, page_no)
+                    _continue_table(current, grid, col_x, page_no)
                     continue
                 if hit is None:
                     scan.unknown.append(UnknownTable(page_no, compact(above)[-80:]))
@@ -249,6 +250,7 @@ def scan_tables(pdf_bytes: bytes) -> TableScan:
                     column_paths=column_paths(header, n_cols),
                     rows=[(page_no, row) for row in body],
                     source_unit=_unit_in(above) or "万元",
+                    column_x=col_x,
                 )
                 below = page.crop((0, table.bbox[3], page.width, below_limit)).extract_text() or ""
                 current.printed_empty = any(m in compact(below + above) for m in book.empty_markers)
@@ -256,12 +258,27 @@ def scan_tables(pdf_bytes: bytes) -> TableScan:
     return scan
 
 
-def _continue_table(current: RawTable, grid: list[list[str]], page_no: int) -> None:
-    """Append a continuation page; a repeated header is recognised and dropped."""
-    header, body = split_header(grid)
-    if header and body and len(grid[0]) != len(current.column_paths):
-        # A different column layout is not a continuation of the same grid.
-        return
-    rows = body if body else []
-    current.rows.extend((page_no, row) for row in rows)
+def _continue_table(current: RawTable, grid: list[list[str]], col_x: list[float | None],
+                    page_no: int) -> None:
+    """Append a continuation page; a repeated header is recognised and dropped.
+
+    A continuation that lost column rules (a lone 合计 row spanning the label columns) is
+    aligned to the first page's columns by x position.
+    """
+    _, body = split_header(grid)
+    n = len(current.column_paths)
+    if body and len(body[0]) != n:
+        body = [_align(row, col_x, current.column_x) for row in body]
+    current.rows.extend((page_no, row) for row in body)
     current.pages.append(page_no)
+
+
+def _align(row: list[str], col_x: list[float | None], target_x: list[float | None]) -> list[str]:
+    out = [""] * len(target_x)
+    known = [(k, x) for k, x in enumerate(target_x) if x is not None]
+    for j, text in enumerate(row):
+        if not text or j >= len(col_x) or col_x[j] is None or not known:
+            continue
+        k = min(known, key=lambda kx: abs(kx[1] - col_x[j]))[0]
+        out[k] = out[k] or text
+    return out

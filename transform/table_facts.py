@@ -318,20 +318,21 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                             f"row label not understood ({row_key})"))
                     continue
                 col_item, measure = _column_meaning(table.statement, path, book, all_paths)
+                cell_key = row_key
                 total_item = next((r.value for r in book.total_row_columns
                                    if r.applies(table.statement, path)), None)
                 if total_item is not None:
                     if row_key != ("item", None, "grand_total"):
                         continue  # per-row split columns have no SCHEMA measure
-                    row_key, measure = ("item", None, total_item), "total"
+                    cell_key, measure = ("item", None, total_item), "total"
                 if col_item == IGNORED:
                     continue
                 if table.statement == "three_public" and measure in (None, "total"):
                     measure = THREE_PUBLIC_DEFAULT_MEASURE.get(report_kind or "", measure)
-                if len(row_key) == 4:  # transposed: the row names the measure
-                    measure = row_key[3]
-                    row_key = row_key[:3]
-                cls, fact_code, item = row_key
+                if len(cell_key) == 4:  # transposed: the row names the measure
+                    measure = cell_key[3]
+                    cell_key = cell_key[:3]
+                cls, fact_code, item = cell_key
                 item = item or col_item
                 if measure is None or (cls == "item" and item is None):
                     out.unmapped.append(UnmappedCell(
