@@ -127,6 +127,13 @@ def _expand_merged(table: pdfplumber.table.Table) -> tuple[list[list[str]], list
         for j, bbox in enumerate(r.cells):
             if bbox is not None:
                 owners.append((bbox, texts[i][j] or ""))
+    # Word draws rules that cut merged cells into "phantom" columns: a column where no cell of
+    # its own holds any text is dropped (its text, if any, belongs to a merged neighbour).
+    keep = [
+        j for j in range(n_cols)
+        if any(j < len(r.cells) and r.cells[j] is not None and (texts[i][j] or "").strip()
+               for i, r in enumerate(rows))
+    ]
     grid: list[list[str]] = []
     for i, r in enumerate(rows):
         spans = [c for c in r.cells if c is not None]
@@ -144,28 +151,35 @@ def _expand_merged(table: pdfplumber.table.Table) -> tuple[list[list[str]], list
                         text = t
                         break
             line.append(text)
-        grid.append(line)
-    return grid, col_x
+        grid.append([line[j] for j in keep])
+    return grid, [col_x[j] for j in keep]
 
 
-_CAPTION = re.compile(r"(单位[:：]|部门[:：]|单位名称[:：]|公开\d+表|预算表|决算表|总表|情况表|明细表)")
+_CAPTION = re.compile(r"(单位[:：]|部门[:：]|名称[:：]|公开\d+表|预算表|决算表|总表|情况表|明细表)")
+
+
+_UNIT_LINE = re.compile(r"^(部门|单位)(名称)?[:：]")
 
 
 def _strip_caption_rows(grid: list[list[str]]) -> tuple[list[list[str]], str]:
-    """Drop leading rows that carry the title, unit or unit name inside the ruled frame.
+    """Drop header rows that carry the title, unit or unit name inside the ruled frame.
 
     Excel-made reports (Jiangsu) print "公开01表 收支预算总表 部门：… 单位：万元" in the first
     rows of the table itself; returns the remaining grid and the caption text.
     """
     caption = []
-    while grid:
-        texts = list(dict.fromkeys(compact(c) for c in grid[0] if compact(c)))
-        if texts and not is_data_row(grid[0]) and all(_CAPTION.search(t) for t in texts):
-            caption.append(" ".join(texts))
-            grid = grid[1:]
-        else:
+    kept = []
+    for i, row in enumerate(grid):
+        if is_data_row(row):
+            kept.extend(grid[i:])
             break
-    return grid, "\n".join(caption)
+        texts = list(dict.fromkeys(compact(c) for c in row if compact(c)))
+        if texts and (all(_CAPTION.search(t) for t in texts)
+                      or any(_UNIT_LINE.match(t) for t in texts)):
+            caption.append(" ".join(texts))
+        else:
+            kept.append(row)
+    return kept, "\n".join(caption)
 
 
 def is_data_row(cells: list[str]) -> bool:
@@ -255,7 +269,36 @@ def scan_tables(pdf_bytes: bytes) -> TableScan:
                 below = page.crop((0, table.bbox[3], page.width, below_limit)).extract_text() or ""
                 current.printed_empty = any(m in compact(below + above) for m in book.empty_markers)
                 scan.tables.append(current)
+    for t in scan.tables:
+        _merge_duplicate_columns(t)
     return scan
+
+
+def _merge_duplicate_columns(table: RawTable) -> None:
+    """Fold adjacent columns with the same header whose cells never disagree.
+
+    Word-drawn tables split one printed column into several grid columns; a value then sits in
+    one of them, or is repeated by merged-cell expansion. Columns that print different values
+    under one header (类 / 款 / 项 digits under 科目编码) are kept apart.
+    """
+    j = 0
+    while j + 1 < len(table.column_paths):
+        left, right = table.column_paths[j], table.column_paths[j + 1]
+        same_header = left == right or not left or not right
+        agree = all(
+            not compact(r[j]) or not compact(r[j + 1]) or compact(r[j]) == compact(r[j + 1])
+            for _, r in table.rows
+        )
+        if same_header and agree:
+            for _, r in table.rows:
+                r[j] = r[j] if compact(r[j]) else r[j + 1]
+                del r[j + 1]
+            table.column_paths[j] = left or right
+            del table.column_paths[j + 1]
+            if j + 1 < len(table.column_x):
+                del table.column_x[j + 1]
+        else:
+            j += 1
 
 
 def _continue_table(current: RawTable, grid: list[list[str]], col_x: list[float | None],

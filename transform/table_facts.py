@@ -171,6 +171,8 @@ def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
                 current.code_cols.append(j)
             elif current.name_col is None:
                 current.name_col = j
+            elif current.subname_col is None:
+                current.subname_col = j
             continue
         current.amounts.append((j, "/".join(rest)))
     groups.append(current)
@@ -304,7 +306,8 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                 text = cells[j] if j < len(cells) else ""
                 amount = parse_amount(text)
                 if amount is None:
-                    if compact(text) and compact(text) != name:
+                    # Text without a digit is a label spilled into the column, not an amount.
+                    if re.search(r"\d", compact(text)) and compact(text) != name:
                         out.unmapped.append(UnmappedCell(
                             table.statement, page, name or code, path, compact(text), "not a number"))
                     continue
