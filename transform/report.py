@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from extract.narrative import extract_narrative_facts
-
 from extract.fetch import FetchedReport
+from extract.narrative import extract_narrative_facts
 from extract.pdf_text import NeedsOcr, read_page_texts
 from extract.tables import scan_tables
 from hotline_budgets.registry import RegistryEntry
 from transform.catalog import Catalog
 from transform.facts import Fact
-from transform.table_facts import facts_from_table
+from transform.table_facts import TableFacts, facts_from_table
 
 EXPECTED_STATEMENTS = {
     "final_accounts": [
@@ -46,6 +45,7 @@ def base_report_row(entry: RegistryEntry, catalog: Catalog) -> dict:
         report_id=entry.report_id, fiscal_year=entry.fiscal_year, report_kind=entry.report_kind,
         scope=entry.scope, entity_name=entry.entity_name, region_code=entry.region_code,
         source_url=entry.url, catalog_version=catalog.version, line_item_count=0,
+        is_cached=False,
     )
 
 
@@ -116,18 +116,22 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
     issues: list[dict] = []
     coverage = {}
     units: set[str] = set()
+    best: dict[str, TableFacts] = {}
     for table in scan.tables:
         result = facts_from_table(table, catalog, report_kind=entry.report_kind)
+        cov = result.coverage[0]
+        prev = best.get(cov.statement)
+        if prev is None or cov.nonzero_cells > prev.coverage[0].nonzero_cells:
+            best[cov.statement], result = result, prev
+        if result is not None:  # the same statement printed twice: keep the fuller one
+            dropped = result.coverage[0]
+            issues.append(_issue(entry, "skipped_table",
+                                 f"second table for {dropped.statement} ({dropped.title}) ignored",
+                                 dropped.statement, dropped.pages[0]))
+    for result in best.values():
         table_facts.extend(result.facts)
         units |= result.source_units
-        for cov in result.coverage:
-            prev = coverage.get(cov.statement)
-            if prev is None:
-                coverage[cov.statement] = cov
-            else:  # the same statement printed twice (e.g. 公开05 = 公开07): keep the first
-                issues.append(_issue(entry, "skipped_table",
-                                     f"second table for {cov.statement} ({cov.title}) ignored",
-                                     cov.statement, cov.pages[0]))
+        coverage[result.coverage[0].statement] = result.coverage[0]
         for cell in result.unmapped:
             issues.append(_issue(
                 entry, "unmapped_cell",
