@@ -77,6 +77,7 @@ class TableScan:
 class TitleBook:
     titles: list[tuple[str, str | None]]  # (compact title, statement or None = skipped)
     empty_markers: list[str]
+    toc_markers: list[str]
 
 
 @cache
@@ -89,7 +90,8 @@ def load_titles(path: Path = TITLES_FILE) -> TitleBook:
     ]
     titles += [(normalize_title(t), None) for t in data["skipped"]]
     titles.sort(key=lambda pair: len(pair[0]), reverse=True)
-    return TitleBook(titles=titles, empty_markers=[compact(m) for m in data["empty_markers"]])
+    return TitleBook(titles=titles, empty_markers=[compact(m) for m in data["empty_markers"]],
+                     toc_markers=[compact(m) for m in data["toc_markers"]])
 
 
 def normalize_title(text: str) -> str:
@@ -232,6 +234,11 @@ def scan_tables(pdf_bytes: bytes) -> TableScan:
         for page_no, page in enumerate(pdf.pages, start=1):
             found = page.find_tables(RULED_TABLE_SETTINGS)
             found.sort(key=lambda t: t.bbox[1])
+            head = compact(page.extract_text() or "")[:40] if found else ""
+            if any(m in head for m in book.toc_markers):
+                scan.skipped.extend(SkippedTable("table of contents", page_no) for _ in found)
+                current = None
+                continue
             top = 0.0
             for table in found:
                 above = page.crop((0, top, page.width, table.bbox[1])).extract_text() or ""

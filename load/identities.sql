@@ -3,10 +3,13 @@
 -- An identity is only evaluated where the report prints the rows it needs.
 
 -- name: hierarchy
--- In every coded table a parent (类/款) equals the sum of its children (款/项).
+-- In every coded table a parent (类/款) equals the sum of its children (款/项). A row missing
+-- from a printed table is zero; a row missing from the explanation text is unknown, so for
+-- statements known only from the text both sides must be stated.
 WITH coded AS (
   SELECT * FROM li WHERE classification IN ('function', 'economic') AND statement <> 'execution'
 ),
+tabular AS (SELECT DISTINCT report_id, statement FROM li WHERE method = 'table'),
 levels AS (SELECT DISTINCT report_id, statement, length(code) AS len FROM coded),
 kids AS (
   SELECT report_id, statement, measure, left(code, length(code) - 2) AS parent,
@@ -20,7 +23,8 @@ pairs AS (
          coalesce(p.code, k.parent) AS parent,
          coalesce(p.amount_wan, 0) AS expected,
          coalesce(k.s, 0) AS computed,
-         coalesce(k.n, 1) AS terms
+         coalesce(k.n, 1) AS terms,
+         p.code IS NOT NULL AND k.parent IS NOT NULL AS both_stated
   FROM (SELECT * FROM coded WHERE length(code) < 7) p
   FULL JOIN kids k
     ON p.report_id = k.report_id AND p.statement = k.statement
@@ -32,7 +36,9 @@ FROM pairs
 WHERE EXISTS (SELECT 1 FROM levels l WHERE l.report_id = pairs.report_id
                 AND l.statement = pairs.statement AND l.len = length(pairs.parent))
   AND EXISTS (SELECT 1 FROM levels l WHERE l.report_id = pairs.report_id
-                AND l.statement = pairs.statement AND l.len = length(pairs.parent) + 2);
+                AND l.statement = pairs.statement AND l.len = length(pairs.parent) + 2)
+  AND (both_stated OR EXISTS (SELECT 1 FROM tabular t WHERE t.report_id = pairs.report_id
+                               AND t.statement = pairs.statement));
 
 -- name: grand_total
 -- The grand total row of a coded table equals the sum of its top-level rows.

@@ -20,8 +20,9 @@ TABLE_REPORTS = [
 TEXT_REPORTS = TABLE_REPORTS + ["haikou-12345-2024-final_accounts", "haikou-12345-2026-budget"]
 
 
-def read_gold_rows(report_id: str, method: str | None = None) -> dict[tuple, Decimal]:
-    with (GOLD_DIR / report_id / "gold.csv").open(encoding="utf-8", newline="") as fh:
+def read_gold_rows(report_id: str, method: str | None = None,
+                   gold_dir: Path = GOLD_DIR) -> dict[tuple, Decimal]:
+    with (gold_dir / report_id / "gold.csv").open(encoding="utf-8", newline="") as fh:
         return {
             (r["statement"], r["classification"], r["code"], r["item"], r["measure"]):
                 Decimal(r["amount_wan"])
