@@ -14,6 +14,7 @@ from prefect import flow, task
 from extract.fetch import FetchedReport, FetchError, fetch_report
 from hotline_budgets.registry import RegistryEntry, load_registry
 from load.assemble import CATALOG_TABLES, assemble_years, line_items_table
+from load.cache import load_result, save_result
 from load.checks import evaluate_identities
 from load.publish import publish_all_years, publish_year
 from load.validate import validate_tables
@@ -54,16 +55,23 @@ def publish_task(year: int, tables: dict, warehouse: Path) -> list[Path]:
     return publish_year(year, tables, warehouse)
 
 
-def _fetch_and_process(entry: RegistryEntry, archive_dir: Path, catalog: Catalog) -> ReportResult:
+def _fetch_and_process(entry: RegistryEntry, warehouse: Path, catalog: Catalog) -> ReportResult:
     try:
-        fetched = fetch_task(entry, archive_dir)
+        fetched = fetch_task(entry, warehouse / "raw")
     except FetchError as exc:
         return rejected_result(entry, catalog, f"fetch failed: {exc}")
+    cache_dir = warehouse / "extracted"
+    cached = load_result(cache_dir, entry.report_id, fetched.sha256, catalog.version)
+    if cached is not None:
+        cached.report |= {"fetched_at": fetched.fetched_at, "is_cached": True}
+        return cached
     try:
-        return process_task(entry, fetched, catalog)
+        result = process_task(entry, fetched, catalog)
     except Exception as exc:  # a parser bug on one report must not stop the others
         return rejected_result(entry, catalog,
                                f"extraction failed: {type(exc).__name__}: {exc}", fetched)
+    save_result(cache_dir, fetched.sha256, result)
+    return result
 
 
 def attach_check_failures(results: list[ReportResult], checks: list[dict]) -> None:
@@ -83,8 +91,7 @@ def pipeline_flow(registry: Path, warehouse: Path, years: list[int] | None = Non
     if years:
         entries = [e for e in entries if e.fiscal_year in set(years)]
     catalog = load_catalog()
-    archive_dir = warehouse / "raw"
-    results = [_fetch_and_process(e, archive_dir, catalog) for e in entries]
+    results = [_fetch_and_process(e, warehouse, catalog) for e in entries]
     checks = identities_task(results)
     attach_check_failures(results, checks)
     tables_by_year = assemble_years(results, checks, catalog)

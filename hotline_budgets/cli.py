@@ -39,6 +39,8 @@ def format_summary(summary, seconds: float) -> str:
         n_table = sum(1 for li in res.line_items if li["method"] == "table")
         n_text = len(res.line_items) - n_table
         reason = r.get("status_reason") or ""
+        if r.get("is_cached"):
+            reason = "unchanged since last run" + ("; " + reason if reason else "")
         if r.get("failed_checks"):
             reason = (reason + "; " if reason else "") + f"checks failed: {r['failed_checks']}"
         issues = len(res.quality_issues)

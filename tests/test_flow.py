@@ -85,3 +85,19 @@ def test_score_command_prints_f1_last(flow_run, capsys):
     assert main(["score", str(GOLD_DIR), "--warehouse", str(warehouse)]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("F1 ") and 0.0 < float(last.split()[1]) <= 1.0
+
+
+def test_second_run_reuses_unchanged_reports(flow_run):
+    """Runs last in this module: the same bytes, code and catalog are not extracted again."""
+    from flows.pipeline import pipeline_flow
+    from hotline_budgets.registry import SAMPLE_REGISTRY
+
+    warehouse, first = flow_run
+    second = pipeline_flow(registry=SAMPLE_REGISTRY, warehouse=warehouse, years=[2024])
+    reused = {r.report["report_id"]: r.report["is_cached"] for r in second.results
+              if r.report["status"] == "published"}
+    assert reused and all(reused.values())
+    before = {r.report["report_id"]: r.line_items for r in first.results}
+    for res in second.results:
+        assert res.line_items == before[res.report["report_id"]]
+    assert (warehouse / "2026" / "reports.parquet").exists(), "--year leaves other years in place"

@@ -1,0 +1,82 @@
+"""Skipping reports that have not changed since the last run.
+
+A report's extraction is reused only when the source bytes (sha256), the extraction code and
+rules, and the classification catalog are all the same as when it was made. Changing any of
+them — a new catalog version, say — makes the report stale, so it is extracted and validated
+again on the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from transform.report import ReportResult
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VERSIONED = ("extract", "transform")
+
+
+@cache
+def extractor_version() -> str:
+    """Hash of every source and rules file that decides what a report extracts to."""
+    digest = hashlib.sha256()
+    for folder in VERSIONED:
+        for path in sorted((PROJECT_ROOT / folder).rglob("*")):
+            if path.suffix in (".py", ".yaml", ".csv") and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cache_path(cache_dir: Path, report_id: str) -> Path:
+    return cache_dir / f"{report_id}.json"
+
+
+def _encode(value):
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    raise TypeError(type(value))
+
+
+def _decode(obj: dict):
+    if "$decimal" in obj:
+        return Decimal(obj["$decimal"])
+    if "$datetime" in obj:
+        return datetime.fromisoformat(obj["$datetime"])
+    return obj
+
+
+def save_result(cache_dir: Path, sha256: str, result: ReportResult) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "sha256": sha256,
+        "extractor_version": extractor_version(),
+        "catalog_version": result.report.get("catalog_version"),
+        "result": result.__dict__,
+    }
+    path = cache_path(cache_dir, result.report["report_id"])
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(payload, default=_encode, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_result(cache_dir: Path, report_id: str, sha256: str, catalog_version: str) -> ReportResult | None:
+    """The cached result when nothing it depends on changed; None when it is stale or missing."""
+    path = cache_path(cache_dir, report_id)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"), object_hook=_decode)
+    except (OSError, ValueError):
+        return None
+    if (payload.get("sha256"), payload.get("extractor_version"), payload.get("catalog_version")) != (
+        sha256, extractor_version(), catalog_version
+    ):
+        return None
+    return ReportResult(**payload["result"])

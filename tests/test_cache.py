@@ -1,0 +1,36 @@
+"""Unchanged reports are reused; a new catalog or new bytes make them stale."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from load.cache import extractor_version, load_result, save_result
+from transform.report import ReportResult
+
+
+def _result() -> ReportResult:
+    return ReportResult(
+        report={"report_id": "r1", "catalog_version": "cat1", "fetched_at": datetime.now(UTC)},
+        line_items=[{"report_id": "r1", "amount_wan": Decimal("1165.30")}],
+    )
+
+
+def test_round_trip_keeps_decimals_and_times(tmp_path):
+    save_result(tmp_path, "sha1", _result())
+    back = load_result(tmp_path, "r1", "sha1", "cat1")
+    assert back is not None
+    assert back.line_items[0]["amount_wan"] == Decimal("1165.30")
+    assert str(back.line_items[0]["amount_wan"]) == "1165.30"
+    assert isinstance(back.report["fetched_at"], datetime)
+
+
+def test_new_catalog_or_new_bytes_make_it_stale(tmp_path):
+    save_result(tmp_path, "sha1", _result())
+    assert load_result(tmp_path, "r1", "sha1", "cat2") is None
+    assert load_result(tmp_path, "r1", "sha2", "cat1") is None
+    assert load_result(tmp_path, "other", "sha1", "cat1") is None
+
+
+def test_extractor_version_is_stable():
+    assert extractor_version() == extractor_version() and len(extractor_version()) == 12
