@@ -17,7 +17,18 @@ USER_AGENT = "hotline-budgets/0.1 (+open data pipeline)"
 
 
 class FetchError(Exception):
-    """The report could not be fetched, or what came back is not the report."""
+    """The report could not be fetched, or what came back is not the report.
+
+    ``is_transient`` says whether trying again later may help (a timeout, a 5xx, an error page
+    served in place of the PDF) or not (a 404, a missing local file, a sha256 pin mismatch).
+    """
+
+    def __init__(self, message: str, *, is_transient: bool = False) -> None:
+        super().__init__(message)
+        self.is_transient = is_transient
+
+
+TRANSIENT_HTTP = {408, 425, 429, 500, 502, 503, 504}
 
 
 @dataclass(frozen=True)
@@ -41,9 +52,11 @@ def read_url(url: str, base_dir: Path, timeout_s: float = 30.0) -> bytes:
             with urllib.request.urlopen(request, timeout=timeout_s) as response:
                 return response.read()
         except urllib.error.HTTPError as exc:
-            raise FetchError(f"HTTP {exc.code} from {url}") from exc
+            raise FetchError(f"HTTP {exc.code} from {url}",
+                             is_transient=exc.code in TRANSIENT_HTTP) from exc
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise FetchError(f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from exc
+            raise FetchError(f"cannot reach {url}: {getattr(exc, 'reason', exc)}",
+                             is_transient=True) from exc
     path = Path(url.removeprefix("file://"))
     if not path.is_absolute():
         path = base_dir / path
@@ -73,8 +86,10 @@ def fetch_report(entry: RegistryEntry, archive_dir: Path, timeout_s: float = 30.
     fetched_at = datetime.now(UTC)
     if not data.lstrip()[:5].startswith(b"%PDF-"):
         head = data[:60].decode("utf-8", "replace").strip().replace("\n", " ")
-        raise FetchError(f"not a PDF ({len(data)} bytes starting {head!r})")
-    sha, path, new = archive_bytes(data, archive_dir)
+        raise FetchError(f"not a PDF ({len(data)} bytes starting {head!r})",
+                         is_transient=entry.url.startswith(("http://", "https://")))
+    sha = hashlib.sha256(data).hexdigest()
     if entry.sha256 and entry.sha256 != sha:
         raise FetchError(f"sha256 {sha} does not match the registry pin {entry.sha256}")
+    sha, path, new = archive_bytes(data, archive_dir)
     return FetchedReport(entry.url, sha, len(data), fetched_at, path, new)

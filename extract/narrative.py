@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from transform.catalog import AmbiguousName, Catalog
+from transform.catalog import Catalog, NameResolver
 from transform.facts import Fact
 
 RULES_FILE = Path(__file__).parent / "narrative_rules.yaml"
@@ -283,9 +283,11 @@ class Scanner:
     report_kind: str
     fiscal_year: int
     catalog: Catalog
+    resolver: NameResolver
     path: list[str] = field(default_factory=list)
     subject: tuple[str, str] | None = None  # (item, printed name) of the 三公 category just named
     facts: list[Fact] = field(default_factory=list)
+    notes: list[NarrativeNote] = field(default_factory=list)
 
     @property
     def srules(self) -> StatementRules:
@@ -351,14 +353,18 @@ class Scanner:
             return
         self.path = self.path[:depth] + [name]
 
-    def resolve(self, depth: int) -> str | None:
-        """The catalog code of the current path cut at ``depth`` levels, or None."""
+    def resolve(self, depth: int, amount: Decimal, page: int) -> str | None:
+        """The code of the current path cut at ``depth`` levels; None (and a note) when the names
+        are unknown or ambiguous, so the amount is reported instead of silently lost."""
         if depth < 1 or len(self.path) < depth:
             return None
-        try:
-            return self.catalog.resolve_function_path(self.path[:depth])
-        except AmbiguousName:
-            return None
+        code, problem = self.resolver.resolve_path(self.path[:depth])
+        if problem:
+            kind = "ambiguous_name" if problem.startswith("ambiguous") else "unresolved_name"
+            self.notes.append(NarrativeNote(
+                kind, self.statement, page,
+                f"{amount}万元 after {'/'.join(self.path[:depth])!r} not stored: {problem}"))
+        return code
 
     def on_amount(self, raw: str, match: re.Match[str], at: int, marker_end: int | None) -> None:
         """Map one "label + A万元" onto statement cells, if the label means one."""
@@ -386,7 +392,7 @@ class Scanner:
             if LEVELS[depth - 1] not in rule.facts[0]["levels"]:
                 continue
             if any(rule.pattern.fullmatch(r) for r in readings):
-                code = self.resolve(depth)
+                code = self.resolve(depth, amount, page)
                 if code:
                     self.add(rule.statement or self.statement, "function", code, None,
                              _measure_for(rule.facts[0]["measure"], self.report_kind), amount,
@@ -406,7 +412,7 @@ class Scanner:
             if not rule.pattern.fullmatch(label):
                 continue
             if rule.from_context:
-                code = self.resolve(LEVELS.index(rule.from_context) + 1)
+                code = self.resolve(LEVELS.index(rule.from_context) + 1, amount, page)
                 if code and len(self.path) == LEVELS.index(rule.from_context) + 1:
                     measure = _measure_for(rule.facts[0]["measure"], self.report_kind)
                     self.add(rule.statement or self.statement, "function", code, None, measure,
@@ -471,21 +477,51 @@ class Scanner:
 # --------------------------------------------------------------------------- entry point
 
 
-def extract_narrative_facts(pages: list[str], *, report_kind: str, fiscal_year: int,
-                            catalog: Catalog) -> list[Fact]:
-    """All facts the explanation text states for the current year, one per natural key (first wins).
+@dataclass(frozen=True)
+class NarrativeNote:
+    """An amount the text states that could not be placed on a cell (for the quality tables)."""
 
-    Tables are not consulted: the caller drops the facts a table of the report already gives.
+    kind: str  # ambiguous_name | unresolved_name
+    statement: str
+    page: int
+    detail: str
+
+
+@dataclass
+class NarrativeFacts:
+    facts: list[Fact]
+    notes: list[NarrativeNote]
+
+
+def read_narrative(pages: list[str], *, report_kind: str, fiscal_year: int, catalog: Catalog,
+                   printed_codes: dict[str, str] | None = None) -> NarrativeFacts:
+    """All facts the explanation text states for the current year, one per natural key (first
+    wins), and the amounts whose 类/款/项 names could not be resolved.
+
+    ``printed_codes`` (function code → name printed in the report's tables) helps resolve names
+    the catalog lacks. Table amounts are not consulted: the caller drops the facts a table of the
+    report already gives.
     """
     rules = load_rules()
+    resolver = NameResolver(catalog, dict(printed_codes or {}))
     doc = join_pages(pages, rules)
     facts: list[Fact] = []
+    notes: list[NarrativeNote] = []
     for section in split_sections(doc, explanation_span(doc, rules), rules):
         statement = section_statement(section.title, rules)
         if statement is None or statement not in rules.statements:
             continue
-        facts += Scanner(doc, section, statement, rules, report_kind, fiscal_year, catalog).run()
+        scanner = Scanner(doc, section, statement, rules, report_kind, fiscal_year, catalog, resolver)
+        facts += scanner.run()
+        notes += scanner.notes
     unique: dict[tuple[str, str, str, str, str], Fact] = {}
     for fact in facts:
         unique.setdefault(fact.key, fact)
-    return list(unique.values())
+    return NarrativeFacts(list(unique.values()), list(dict.fromkeys(notes)))
+
+
+def extract_narrative_facts(pages: list[str], *, report_kind: str, fiscal_year: int,
+                            catalog: Catalog) -> list[Fact]:
+    """The facts of :func:`read_narrative`, resolved with the catalog alone."""
+    return read_narrative(pages, report_kind=report_kind, fiscal_year=fiscal_year,
+                          catalog=catalog).facts

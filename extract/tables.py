@@ -63,7 +63,7 @@ class UnknownTable:
     """A table whose title names no known statement: reported, never guessed."""
 
     page: int
-    context: str
+    context: str  # the last line printed above the table (its title, when it has one)
 
 
 @dataclass
@@ -230,6 +230,7 @@ def scan_tables(pdf_bytes: bytes) -> TableScan:
     book = load_titles()
     scan = TableScan(tables=[], skipped=[], unknown=[])
     current: RawTable | None = None
+    skipping: SkippedTable | None = None
     with pdfplumber.open(io.BytesIO(pdf_bytes)) as pdf:
         for page_no, page in enumerate(pdf.pages, start=1):
             found = page.find_tables(RULED_TABLE_SETTINGS)
@@ -253,13 +254,21 @@ def scan_tables(pdf_bytes: bytes) -> TableScan:
                 if hit is None and current is not None and current.pages[-1] == page_no - 1:
                     _continue_table(current, grid, col_x, page_no)
                     continue
+                if hit is None and skipping is not None and skipping.page >= page_no - 1:
+                    # a skipped table (政府采购 …) running on over the next page is skipped too
+                    skipping = SkippedTable(skipping.title, page_no)
+                    scan.skipped.append(skipping)
+                    continue
+                skipping = None
                 if hit is None:
-                    scan.unknown.append(UnknownTable(page_no, compact(above)[-80:]))
+                    lines = [compact(line) for line in above.splitlines() if compact(line)]
+                    scan.unknown.append(UnknownTable(page_no, lines[-1][-80:] if lines else ""))
                     current = None
                     continue
                 title, statement = hit
                 if statement is None:
-                    scan.skipped.append(SkippedTable(title, page_no))
+                    skipping = SkippedTable(title, page_no)
+                    scan.skipped.append(skipping)
                     current = None
                     continue
                 header, body = split_header(grid)

@@ -13,11 +13,12 @@ from prefect import flow, task
 
 from extract.fetch import FetchedReport, FetchError, fetch_report
 from hotline_budgets.registry import RegistryEntry, load_registry
+from hotline_budgets.schema import load_schema
 from load.assemble import CATALOG_TABLES, assemble_years, line_items_table
 from load.cache import load_result, save_result
 from load.checks import evaluate_identities
 from load.publish import publish_all_years, publish_year
-from load.validate import validate_tables
+from load.validate import describe_failures, validate_tables
 from transform.catalog import Catalog, load_catalog
 from transform.report import ReportResult, process_report, rejected_result
 
@@ -30,7 +31,13 @@ class RunSummary:
     expectation_failures: dict[str, list[str]]
 
 
-@task(retries=2, retry_delay_seconds=1, name="fetch")
+def is_transient_failure(task, task_run, state) -> bool:
+    """Retry a fetch only when trying again may help (timeouts, 5xx, error pages over http)."""
+    exc = getattr(state, "data", None)
+    return isinstance(exc, FetchError) and exc.is_transient
+
+
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=is_transient_failure, name="fetch")
 def fetch_task(entry: RegistryEntry, archive_dir: Path) -> FetchedReport:
     return fetch_report(entry, archive_dir)
 
@@ -46,7 +53,7 @@ def identities_task(results: list[ReportResult]) -> list[dict]:
 
 
 @task(name="expectations")
-def expectations_task(tables: dict[str, dict]) -> dict[str, list[str]]:
+def expectations_task(tables: dict[int, dict]) -> dict[int, list[dict]]:
     return validate_tables(tables)
 
 
@@ -61,7 +68,7 @@ def _fetch_and_process(entry: RegistryEntry, warehouse: Path, catalog: Catalog) 
     except FetchError as exc:
         return rejected_result(entry, catalog, f"fetch failed: {exc}")
     cache_dir = warehouse / "extracted"
-    cached = load_result(cache_dir, entry.report_id, fetched.sha256, catalog.version)
+    cached = load_result(cache_dir, entry, fetched.sha256, catalog.version)
     if cached is not None:
         cached.report |= {"fetched_at": fetched.fetched_at, "is_cached": True}
         return cached
@@ -70,7 +77,7 @@ def _fetch_and_process(entry: RegistryEntry, warehouse: Path, catalog: Catalog) 
     except Exception as exc:  # a parser bug on one report must not stop the others
         return rejected_result(entry, catalog,
                                f"extraction failed: {type(exc).__name__}: {exc}", fetched)
-    save_result(cache_dir, fetched.sha256, result)
+    save_result(cache_dir, entry, fetched.sha256, result)
     return result
 
 
@@ -95,7 +102,14 @@ def pipeline_flow(registry: Path, warehouse: Path, years: list[int] | None = Non
     checks = identities_task(results)
     attach_check_failures(results, checks)
     tables_by_year = assemble_years(results, checks, catalog)
-    failures = expectations_task(tables_by_year)
+    results_by_year = expectations_task(tables_by_year)
+    failures: dict[str, list[str]] = {}
+    for year, rows in results_by_year.items():
+        tables_by_year[year]["expectation_results"] = load_schema()["expectation_results"].to_arrow(rows)
+        for name in dict.fromkeys(r["table_name"] for r in rows):
+            failed = describe_failures([r for r in rows if r["table_name"] == name])
+            if failed:
+                failures[f"{year}/{name}"] = failed
     written: list[Path] = []
     for year, tables in tables_by_year.items():
         written += publish_task(year, tables, warehouse)

@@ -12,7 +12,7 @@ from hotline_budgets.registry import PROJECT_ROOT, SAMPLE_REGISTRY, RegistryErro
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse"
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hotline-budgets",
         description="Open dataset of 12345 hotline centers' budgets and final accounts.")
@@ -72,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
             return _run(args)

@@ -16,6 +16,7 @@ import yaml
 
 SCHEMA_FILE = Path(__file__).parent / "schema.yaml"
 _DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
+_COLUMN_KEYS = {"name", "type", "description", "required", "values", "pattern", "min"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,13 @@ def load_schema(path: Path = SCHEMA_FILE) -> dict[str, Table]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     tables = {}
     for name, spec in data["tables"].items():
+        for c in spec["columns"]:
+            # An unquoted comma in a YAML flow mapping silently splits a description into a
+            # stray key: refuse anything that is not a column attribute.
+            stray = set(c) - _COLUMN_KEYS
+            if stray:
+                raise ValueError(f"{path.name}: {name}.{c.get('name')}: unknown keys {sorted(stray)}"
+                                 " (quote descriptions that contain a comma)")
         cols = tuple(
             Column(
                 name=c["name"],

@@ -7,20 +7,12 @@ from collections import defaultdict
 import pyarrow as pa
 
 from hotline_budgets.schema import load_schema
-from transform.catalog import Catalog
+from transform.catalog import Catalog, catalog_table_rows
 from transform.report import ReportResult
 
 PER_REPORT_TABLES = ("reports", "line_items", "statements", "checks", "quality_issues", "codes_seen")
-CATALOG_TABLES = ("function_codes", "economic_codes")
-
-
-def catalog_rows(catalog: Catalog) -> dict[str, list[dict]]:
-    def rows(entries):
-        return [dict(code=e.code, level=e.level, name=e.name, parent=e.parent or None,
-                     first_year=e.first_year, last_year=e.last_year, source=e.source)
-                for e in sorted(entries.values(), key=lambda e: e.code)]
-
-    return {"function_codes": rows(catalog.function), "economic_codes": rows(catalog.economic)}
+CATALOG_TABLES = ("function_codes", "economic_codes", "code_aliases", "cofog_divisions",
+                  "cofog_crosswalk")
 
 
 def line_items_table(results: list[ReportResult]) -> pa.Table:
@@ -45,7 +37,7 @@ def assemble_years(results: list[ReportResult], checks: list[dict],
     for row in checks:
         year = year_of[row["report_id"]]
         by_year[year]["checks"].append(row | {"fiscal_year": year})
-    cat = catalog_rows(catalog)
+    cat = catalog_table_rows(catalog)
     return {
         year: {name: schema[name].to_arrow(bucket.get(name, [])) for name in PER_REPORT_TABLES}
         | {name: schema[name].to_arrow(cat[name]) for name in CATALOG_TABLES}

@@ -1,9 +1,9 @@
 """Skipping reports that have not changed since the last run.
 
-A report's extraction is reused only when the source bytes (sha256), the extraction code and
-rules, and the classification catalog are all the same as when it was made. Changing any of
-them — a new catalog version, say — makes the report stale, so it is extracted and validated
-again on the next run.
+A report's extraction is reused only when the source bytes (sha256), its registry entry, the
+extraction code and rules, and the classification catalog are all the same as when it was made.
+Changing any of them — a new catalog version, say, or a corrected fiscal_year in the registry —
+makes the report stale, so it is extracted and validated again on the next run.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from hotline_budgets.registry import RegistryEntry
 from transform.report import ReportResult
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,13 @@ def extractor_version() -> str:
                 digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+def entry_fingerprint(entry: RegistryEntry) -> str:
+    """Hash of the registry fields that end up in the published rows or steer the extraction."""
+    fields = (entry.report_id, entry.entity_name, entry.region_code, str(entry.fiscal_year),
+              entry.report_kind, entry.scope, entry.url)
+    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()[:12]
 
 
 def cache_path(cache_dir: Path, report_id: str) -> Path:
@@ -54,10 +62,11 @@ def _decode(obj: dict):
     return obj
 
 
-def save_result(cache_dir: Path, sha256: str, result: ReportResult) -> None:
+def save_result(cache_dir: Path, entry: RegistryEntry, sha256: str, result: ReportResult) -> None:
     cache_dir.mkdir(parents=True, exist_ok=True)
     payload = {
         "sha256": sha256,
+        "entry": entry_fingerprint(entry),
         "extractor_version": extractor_version(),
         "catalog_version": result.report.get("catalog_version"),
         "result": result.__dict__,
@@ -68,15 +77,16 @@ def save_result(cache_dir: Path, sha256: str, result: ReportResult) -> None:
     os.replace(tmp, path)
 
 
-def load_result(cache_dir: Path, report_id: str, sha256: str, catalog_version: str) -> ReportResult | None:
+def load_result(cache_dir: Path, entry: RegistryEntry, sha256: str,
+                catalog_version: str) -> ReportResult | None:
     """The cached result when nothing it depends on changed; None when it is stale or missing."""
-    path = cache_path(cache_dir, report_id)
+    path = cache_path(cache_dir, entry.report_id)
     try:
         payload = json.loads(path.read_text(encoding="utf-8"), object_hook=_decode)
     except (OSError, ValueError):
         return None
-    if (payload.get("sha256"), payload.get("extractor_version"), payload.get("catalog_version")) != (
-        sha256, extractor_version(), catalog_version
-    ):
+    wanted = (sha256, entry_fingerprint(entry), extractor_version(), catalog_version)
+    if tuple(payload.get(k) for k in ("sha256", "entry", "extractor_version",
+                                      "catalog_version")) != wanted:
         return None
     return ReportResult(**payload["result"])

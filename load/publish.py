@@ -16,6 +16,14 @@ import pyarrow.parquet as pq
 from hotline_budgets.schema import load_schema
 
 ALL_YEARS_DB = "hotline_budgets.duckdb"
+VIEWS_FILE = Path(__file__).parent / "views.sql"
+
+
+def view_statements(path: Path = VIEWS_FILE) -> list[str]:
+    """The CREATE VIEW statements of views.sql, without their ``--`` comment lines."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines()
+             if not line.lstrip().startswith("--")]
+    return [p.strip() for p in "\n".join(lines).split(";") if p.strip()]
 
 
 def _tmp(path: Path) -> Path:
@@ -29,7 +37,8 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
 
 
 def write_duckdb_atomic(tables: dict[str, pa.Table], path: Path) -> None:
-    """A fresh database with the declared DDL, filled from Arrow, renamed into place."""
+    """A fresh database with the declared DDL, filled from Arrow, with the views of views.sql,
+    renamed into place."""
     schema = load_schema()
     tmp = _tmp(path)
     tmp.unlink(missing_ok=True)
@@ -40,6 +49,8 @@ def write_duckdb_atomic(tables: dict[str, pa.Table], path: Path) -> None:
             con.register("incoming", table)
             con.execute(f"INSERT INTO {name} SELECT * FROM incoming")
             con.unregister("incoming")
+        for statement in view_statements():
+            con.execute(statement)
         con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -30,8 +29,8 @@ PYTHON_TYPES = {
 }
 
 
-def _exp(kind: str, **kwargs) -> dict:
-    return {"type": kind, "kwargs": kwargs, "meta": {}}
+def _exp(kind: str, meta: dict | None = None, **kwargs) -> dict:
+    return {"type": kind, "kwargs": kwargs, "meta": dict(meta or {})}
 
 
 def build_suite(table: Table) -> dict:
@@ -68,6 +67,8 @@ def build_suite(table: Table) -> dict:
                 row_condition=f'classification=="{cls}"', condition_parser="pandas",
                 meta={"why": f"{cls} codes must be in the catalog (unknown codes are flagged)"},
             ))
+    for i, exp in enumerate(exps):  # a stable id, stored with every result (expectation_results)
+        exp["meta"]["id"] = f"{i:02d}:{exp['type']}"
     return {"name": f"{table.name}_suite", "expectations": exps, "meta": {
         "generated_from": "hotline_budgets/schema.yaml + transform/catalogs"}}
 
@@ -109,8 +110,8 @@ def _frame(table: pa.Table):
     return df
 
 
-def validate_table(name: str, table: pa.Table, suite_json: dict) -> list[str]:
-    """Run one stored suite on one table; the descriptions of failed expectations."""
+def run_suite(name: str, table: pa.Table, suite_json: dict) -> list[dict]:
+    """Run one stored suite on one table: one ``expectation_results`` row per expectation."""
     import great_expectations as gx
 
     ctx = _context()
@@ -118,30 +119,47 @@ def validate_table(name: str, table: pa.Table, suite_json: dict) -> list[str]:
     source = ctx.data_sources.add_or_update_pandas(f"src_{name}")
     asset = source.add_dataframe_asset(f"asset_{name}_{id(table)}")
     batch_def = asset.add_batch_definition_whole_dataframe("all")
-    df = _frame(table)
-    batch = batch_def.get_batch(batch_parameters={"dataframe": df})
+    batch = batch_def.get_batch(batch_parameters={"dataframe": _frame(table)})
     result = batch.validate(suite)
-    failed = []
+    rows = []
     for r in result.results:
-        if not r.success:
-            cfg = r.expectation_config
-            col = cfg.kwargs.get("column") or cfg.kwargs.get("column_list")
-            sample = (r.result or {}).get("partial_unexpected_list", [])[:3]
-            sample = [str(s) if isinstance(s, Decimal) else s for s in sample]
-            failed.append(f"{cfg.type}({col}) unexpected e.g. {sample}")
-    return failed
+        cfg = r.expectation_config
+        col = cfg.kwargs.get("column") or cfg.kwargs.get("column_list")
+        details = r.result or {}
+        sample = [str(v) for v in details.get("partial_unexpected_list", [])[:3]]
+        rows.append(dict(
+            table_name=name,
+            expectation_id=(cfg.meta or {}).get("id") or cfg.type,
+            column_name=",".join(col) if isinstance(col, list) else col,
+            is_success=bool(r.success),
+            unexpected_count=details.get("unexpected_count"),
+            unexpected_sample=", ".join(sample) or None,
+        ))
+    rows.sort(key=lambda row: row["expectation_id"])
+    return rows
+
+
+def describe_failures(rows: list[dict]) -> list[str]:
+    """One line per failed expectation, for the run summary."""
+    return [f"{r['expectation_id'].split(':', 1)[1]}({r['column_name']}) unexpected e.g."
+            f" [{r['unexpected_sample'] or ''}]" for r in rows if not r["is_success"]]
+
+
+def validate_table(name: str, table: pa.Table, suite_json: dict) -> list[str]:
+    """Run one stored suite on one table; the descriptions of failed expectations."""
+    return describe_failures(run_suite(name, table, suite_json))
 
 
 def load_suite(name: str, directory: Path = EXPECTATIONS_DIR) -> dict:
     return json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def validate_tables(tables_by_year: dict[int, dict[str, pa.Table]]) -> dict[str, list[str]]:
-    """{"<year>/<table>": [failed expectation, …]} for every table that fails its suite."""
-    failures: dict[str, list[str]] = {}
+def validate_tables(tables_by_year: dict[int, dict[str, pa.Table]]) -> dict[int, list[dict]]:
+    """{year: expectation_results rows} for every table of every year, against its stored suite."""
+    results: dict[int, list[dict]] = {}
     for year, tables in tables_by_year.items():
+        rows = []
         for name, table in tables.items():
-            failed = validate_table(name, table, load_suite(name))
-            if failed:
-                failures[f"{year}/{name}"] = failed
-    return failures
+            rows += [r | {"fiscal_year": year} for r in run_suite(name, table, load_suite(name))]
+        results[year] = rows
+    return results

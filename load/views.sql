@@ -1,25 +1,20 @@
+-- Views created in every published DuckDB file (per year and all years), after the tables.
+-- Each statement is one CREATE OR REPLACE VIEW, ended by a semicolon (none inside comments).
+
 CREATE OR REPLACE VIEW cofog_crosswalk_primary AS
--- One COFOG target per function code (类 or 款) of cofog_crosswalk: the FIRST listed row of
--- that code, i.e. the lowest rowid (cofog_crosswalk must be a table filled in the CSV's order,
--- which DuckDB preserves by default). A code with several targets is a many-to-many or partial
--- mapping: its whole amount goes to the first target and never to the others, so nothing is
--- counted twice, and is_approximate is true. A code with a single 'exact' row is not approximate.
-WITH ranked AS (
-  SELECT trim(function_code) AS function_code,
-         trim(cofog_code) AS cofog_code,
-         trim(match_quality) AS match_quality,
-         row_number() OVER (PARTITION BY trim(function_code) ORDER BY rowid) AS position,
-         count(*) OVER (PARTITION BY trim(function_code)) AS n_targets
-  FROM cofog_crosswalk
-)
+-- One COFOG target per function code (类 or 款): the row with target_rank 1, i.e. the first one
+-- listed for the code in transform/catalogs/cofog_crosswalk.csv. A code with several targets is
+-- a many-to-many or partial mapping: its whole amount goes to the first target and never to the
+-- others, so nothing is counted twice, and is_approximate is true. A code with a single 'exact'
+-- row is not approximate.
 SELECT function_code,
        cofog_code,
-       left(cofog_code, 2) AS cofog_division,
+       cofog_division,
        match_quality,
-       n_targets,
-       (n_targets > 1 OR match_quality <> 'exact') AS is_approximate
-FROM ranked
-WHERE position = 1;
+       count(*) OVER (PARTITION BY function_code) AS n_targets,
+       (count(*) OVER (PARTITION BY function_code) > 1 OR match_quality <> 'exact') AS is_approximate
+FROM cofog_crosswalk
+QUALIFY target_rank = 1;
 
 CREATE OR REPLACE VIEW spending_by_cofog AS
 -- Spending by COFOG division per report (entity, fiscal year, report kind).
@@ -114,6 +109,6 @@ SELECT rep.entity_name,
        p.is_approximate
 FROM pieces p
 JOIN reports rep ON rep.report_id = p.report_id
-LEFT JOIN cofog_divisions d ON trim(d.cofog_code) = p.cofog_division AND trim(d.level) = 'division'
+LEFT JOIN cofog_divisions d ON d.cofog_code = p.cofog_division AND d.level = 'division'
 GROUP BY rep.entity_name, rep.report_id, rep.fiscal_year, rep.report_kind,
          p.cofog_division, d.name_en, p.is_approximate;

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
+from hotline_budgets.registry import RegistryEntry
 from load.cache import extractor_version, load_result, save_result
 from transform.report import ReportResult
+
+ENTRY = RegistryEntry("r1", "某中心", "450200", 2024, "final_accounts", "unit", "r1.pdf", Path("."))
 
 
 def _result() -> ReportResult:
@@ -17,19 +22,22 @@ def _result() -> ReportResult:
 
 
 def test_round_trip_keeps_decimals_and_times(tmp_path):
-    save_result(tmp_path, "sha1", _result())
-    back = load_result(tmp_path, "r1", "sha1", "cat1")
+    save_result(tmp_path, ENTRY, "sha1", _result())
+    back = load_result(tmp_path, ENTRY, "sha1", "cat1")
     assert back is not None
     assert back.line_items[0]["amount_wan"] == Decimal("1165.30")
     assert str(back.line_items[0]["amount_wan"]) == "1165.30"
     assert isinstance(back.report["fetched_at"], datetime)
 
 
-def test_new_catalog_or_new_bytes_make_it_stale(tmp_path):
-    save_result(tmp_path, "sha1", _result())
-    assert load_result(tmp_path, "r1", "sha1", "cat2") is None
-    assert load_result(tmp_path, "r1", "sha2", "cat1") is None
-    assert load_result(tmp_path, "other", "sha1", "cat1") is None
+def test_new_catalog_new_bytes_or_new_registry_entry_make_it_stale(tmp_path):
+    save_result(tmp_path, ENTRY, "sha1", _result())
+    assert load_result(tmp_path, ENTRY, "sha1", "cat1") is not None
+    assert load_result(tmp_path, ENTRY, "sha1", "cat2") is None
+    assert load_result(tmp_path, ENTRY, "sha2", "cat1") is None
+    assert load_result(tmp_path, replace(ENTRY, report_id="other"), "sha1", "cat1") is None
+    assert load_result(tmp_path, replace(ENTRY, fiscal_year=2025), "sha1", "cat1") is None
+    assert load_result(tmp_path, replace(ENTRY, entity_name="另一中心"), "sha1", "cat1") is None
 
 
 def test_extractor_version_is_stable():

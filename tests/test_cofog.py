@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import tempfile
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -10,28 +11,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from hotline_budgets.schema import load_schema
+from load.publish import view_statements, write_duckdb_atomic
+from transform.catalog import catalog_table_rows, load_catalog
+
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGS = ROOT / "transform" / "catalogs"
-VIEWS_SQL = ROOT / "load" / "views.sql"
 FIXTURES = Path(__file__).parent / "fixtures"
-
-README_QUERY = (
-    "SELECT entity_name, fiscal_year, cofog_division, division_name_en, "
-    "sum(amount_wan) AS amount_wan FROM spending_by_cofog GROUP BY ALL ORDER BY ALL"
-)
-
-REPORTS_DDL = """
-CREATE TABLE reports (
-  report_id VARCHAR, fiscal_year INTEGER, report_kind VARCHAR, scope VARCHAR,
-  entity_name VARCHAR, region_code VARCHAR, source_url VARCHAR, source_sha256 VARCHAR,
-  page_count INTEGER, source_unit VARCHAR, status VARCHAR, status_reason VARCHAR)
-"""
-LINE_ITEMS_DDL = """
-CREATE TABLE line_items (
-  report_id VARCHAR, fiscal_year INTEGER, statement VARCHAR, classification VARCHAR,
-  code VARCHAR, item VARCHAR, measure VARCHAR, amount_wan DECIMAL(18,4),
-  item_name VARCHAR, page INTEGER, method VARCHAR)
-"""
 
 
 def _read_csv(name: str) -> list[dict[str, str]]:
@@ -39,27 +25,23 @@ def _read_csv(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def view_statements() -> list[str]:
-    return [s.strip() for s in VIEWS_SQL.read_text(encoding="utf-8").split(";") if s.strip()]
-
-
 def make_db(reports: list[tuple], items: list[tuple]) -> duckdb.DuckDBPyConnection:
-    """In-memory DuckDB: reports, line_items, the two COFOG CSVs as tables, then views.sql."""
-    con = duckdb.connect()
-    con.execute(REPORTS_DDL)
-    con.execute(LINE_ITEMS_DDL)
-    for rid, year, kind, entity in reports:
-        con.execute("INSERT INTO reports (report_id, fiscal_year, report_kind, scope, entity_name,"
-                    " status) VALUES (?, ?, ?, 'unit', ?, 'published')", [rid, year, kind, entity])
-    for rid, year, statement, code, amount in items:
-        con.execute("INSERT INTO line_items VALUES (?, ?, ?, 'function', ?, NULL, 'total', ?,"
-                    " NULL, 1, 'table')", [rid, year, statement, code, Decimal(amount)])
-    for table in ("cofog_crosswalk", "cofog_divisions"):
-        path = (CATALOGS / f"{table}.csv").as_posix()
-        con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv('{path}', all_varchar=true)")
-    for statement in view_statements():
-        con.execute(statement)
-    return con
+    """A DuckDB file written by the publisher itself: the given reports and function rows, the
+    catalog tables from transform/catalogs, and the views of views.sql."""
+    schema = load_schema()
+    report_rows = [dict(report_id=rid, fiscal_year=year, report_kind=kind, scope="unit",
+                        entity_name=entity, region_code="000000", source_url="x.pdf",
+                        status="published") for rid, year, kind, entity in reports]
+    item_rows = [dict(report_id=rid, fiscal_year=year, statement=statement, classification="function",
+                      code=code, measure="total", amount_wan=Decimal(amount), page=1, method="table")
+                 for rid, year, statement, code, amount in items]
+    tables = {"reports": schema["reports"].to_arrow(report_rows),
+              "line_items": schema["line_items"].to_arrow(item_rows)}
+    tables |= {name: schema[name].to_arrow(rows)
+               for name, rows in catalog_table_rows(load_catalog()).items()}
+    path = Path(tempfile.mkdtemp()) / "cofog.duckdb"
+    write_duckdb_atomic(tables, path)
+    return duckdb.connect(str(path), read_only=True)
 
 
 def division_totals(con, report_id: str) -> dict[str | None, Decimal]:
@@ -172,8 +154,10 @@ def test_approximation_flags(con):
     assert first == ("01", True)
 
 
-def test_readme_query_runs(con):
-    rows = con.execute(README_QUERY).fetchall()
+def test_cofog_query_on_a_small_database(con):
+    rows = con.execute(
+        "SELECT entity_name, fiscal_year, cofog_division, division_name_en, "
+        "sum(amount_wan) AS amount_wan FROM spending_by_cofog GROUP BY ALL ORDER BY ALL").fetchall()
     assert ("单位乙", 2024, "09", "Education", Decimal("7.5000")) in rows
     assert all(r[2] is not None and r[3] for r in rows)
     assert sum(r[4] for r in rows) == Decimal("763.17")

@@ -57,6 +57,7 @@ def test_http_404_is_a_clear_error(server, tmp_path):
 def test_sha256_pin_mismatch_is_an_error(tmp_path):
     with pytest.raises(FetchError, match="does not match the registry pin"):
         fetch_report(entry(PDF, sha256="0" * 64), tmp_path)
+    assert not any(tmp_path.rglob("*.pdf")), "bytes that are not the pinned report are not archived"
 
 
 def test_relative_path_resolves_against_registry_folder(tmp_path):

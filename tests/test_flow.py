@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 from conftest import GOLD_DIR, TABLE_REPORTS, TEXT_REPORTS
 
 from hotline_budgets.cli import main
+from hotline_budgets.registry import PROJECT_ROOT
 from hotline_budgets.score import read_gold, read_published, score
 
 
@@ -85,6 +88,50 @@ def test_score_command_prints_f1_last(flow_run, capsys):
     assert main(["score", str(GOLD_DIR), "--warehouse", str(warehouse)]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("F1 ") and 0.0 < float(last.split()[1]) <= 1.0
+
+
+README = PROJECT_ROOT / "README.md"
+
+
+def readme_blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+
+
+def test_readme_sql_examples_run_on_the_published_database(flow_run):
+    warehouse, _ = flow_run
+    con = duckdb.connect(str(warehouse / "hotline_budgets.duckdb"), read_only=True)
+    try:
+        for query in readme_blocks("sql"):
+            con.execute(query).fetchall()
+        cofog = next(q for q in readme_blocks("sql") if "spending_by_cofog" in q)
+        rows = con.execute(cofog).fetchall()
+        by_report = dict(con.execute(
+            "SELECT report_id, sum(amount_wan) FROM spending_by_cofog GROUP BY ALL").fetchall())
+        classes = dict(con.execute(
+            "SELECT report_id, sum(amount_wan) FROM line_items WHERE statement ="
+            " 'general_budget_expenditure' AND measure = 'total' AND length(code) = 3"
+            " GROUP BY ALL").fetchall())
+    finally:
+        con.close()
+    liuzhou = {r[3]: r[5] for r in rows if r[0] == "柳州市12345政务服务热线管理中心"}
+    assert set(liuzhou) == {"01", "07", "10"} and all(liuzhou.values())
+    for report_id, total in classes.items():  # every class amount lands in exactly one division
+        assert by_report[report_id] == total, report_id
+
+
+def test_readme_commands_parse(capsys):
+    """Every `hotline-budgets …` line of the README is accepted by the command line parser."""
+    from hotline_budgets.cli import build_parser
+
+    parser = build_parser()
+    lines = [re.split(r"[#>|]", line)[0].split()
+             for block in readme_blocks("sh") for line in block.splitlines()]
+    commands = [words[3:] for words in lines if words[:3] == ["uv", "run", "hotline-budgets"]]
+    assert len(commands) >= 5
+    for args in commands:
+        parsed = parser.parse_args(args)
+        if getattr(parsed, "registry", None) is not None:
+            assert (PROJECT_ROOT / parsed.registry).exists() or parsed.registry.name == "my_registry.yaml"
 
 
 def test_second_run_reuses_unchanged_reports(flow_run):

@@ -16,10 +16,6 @@ from transform.names import normalize_name
 CATALOG_DIR = Path(__file__).parent / "catalogs"
 
 
-class AmbiguousName(LookupError):
-    """A printed name matches more than one code."""
-
-
 @dataclass(frozen=True)
 class CodeEntry:
     code: str
@@ -37,6 +33,7 @@ class Catalog:
     economic: dict[str, CodeEntry]
     aliases: dict[str, str]
     version: str
+    alias_notes: dict[str, str] = field(default_factory=dict)
     _by_parent: dict[str, list[CodeEntry]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -59,6 +56,10 @@ class Catalog:
         entry = self.table(classification).get(code)
         return entry is not None and self.canonical(printed) == self.canonical(entry.name)
 
+    def children_of(self, parent: str) -> list[CodeEntry]:
+        """Catalog rows whose parent is ``parent`` ("" for the 类 of both catalogs)."""
+        return self._by_parent.get(parent, [])
+
     def resolve_class(self, name: str) -> str | None:
         """3-digit function class code for a class printed by name (一、一般公共服务支出 → 201)."""
         wanted = self.canonical(name)
@@ -67,22 +68,44 @@ class Catalog:
                 return entry.code
         return None
 
-    def resolve_child(self, parent: str, name: str) -> str | None:
-        """Code of the child of ``parent`` printed as ``name``; raises AmbiguousName if several."""
-        wanted = self.canonical(name)
-        hits = [e.code for e in self._by_parent.get(parent, []) if self.canonical(e.name) == wanted]
-        if len(hits) > 1:
-            raise AmbiguousName(f"{name!r} under {parent} matches {hits}")
-        return hits[0] if hits else None
 
-    def resolve_function_path(self, names: list[str]) -> str | None:
-        """Code for a 类/款/项 path printed by names (the explanation text's form)."""
-        code = self.resolve_class(names[0])
-        for name in names[1:]:
-            if code is None:
-                return None
-            code = self.resolve_child(code, name)
-        return code
+@dataclass
+class NameResolver:
+    """类/款/项 names → code, from the catalog and the code + name pairs the report's own tables print.
+
+    A report's tables are evidence for the names its text uses: a 项 the catalog lacks but the
+    report prints with a code still resolves. Every failure says why, so that a narrative amount
+    whose name cannot be placed is reported, not silently lost.
+    """
+
+    catalog: Catalog
+    printed: dict[str, str] = field(default_factory=dict)  # function code → printed name
+
+    def children(self, parent: str, name: str) -> set[str]:
+        """Codes one level below ``parent`` (or classes, for parent "") whose name is ``name``."""
+        wanted = self.catalog.canonical(name)
+        width = len(parent) + 2 if parent else 3
+        hits = {e.code for e in self.catalog.children_of(parent)
+                if e.code.startswith("2") and self.catalog.canonical(e.name) == wanted}
+        hits |= {code for code, printed in self.printed.items()
+                 if len(code) == width and code.startswith(parent)
+                 and self.catalog.canonical(printed) == wanted}
+        return hits
+
+    def resolve_path(self, names: list[str]) -> tuple[str | None, str | None]:
+        """(code, None) for a 类/款/项 path printed by names, or (None, why it failed)."""
+        code = ""
+        for depth, name in enumerate(names):
+            hits = self.children(code, name)
+            level = ("类", "款", "项")[depth]
+            where = f" under {code}" if code else ""
+            if len(hits) > 1:
+                return None, f"ambiguous: {level} {name!r}{where} matches {sorted(hits)}"
+            if not hits:
+                return None, (f"unresolved: no {level} named {name!r}{where}"
+                              " in the catalog or the report's tables")
+            code = hits.pop()
+        return code or None, None
 
 
 def _read(path: Path) -> dict[str, CodeEntry]:
@@ -96,17 +119,54 @@ def _read(path: Path) -> dict[str, CodeEntry]:
         }
 
 
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
 @cache
 def load_catalog(directory: Path = CATALOG_DIR) -> Catalog:
     """Load the catalog files; the version is a hash of their bytes (it makes extractions stale)."""
     digest = hashlib.sha256()
     for name in ("function_codes.csv", "economic_codes.csv", "code_aliases.csv"):
         digest.update((directory / name).read_bytes())
-    with (directory / "code_aliases.csv").open(encoding="utf-8", newline="") as fh:
-        aliases = {normalize_name(r["variant"]): normalize_name(r["canonical"]) for r in csv.DictReader(fh)}
+    alias_rows = _read_rows(directory / "code_aliases.csv")
     return Catalog(
         function=_read(directory / "function_codes.csv"),
         economic=_read(directory / "economic_codes.csv"),
-        aliases=aliases,
+        aliases={normalize_name(r["variant"]): normalize_name(r["canonical"]) for r in alias_rows},
         version=digest.hexdigest()[:12],
+        alias_notes={normalize_name(r["variant"]): r["note"] for r in alias_rows},
     )
+
+
+def catalog_table_rows(catalog: Catalog, directory: Path = CATALOG_DIR) -> dict[str, list[dict]]:
+    """Rows of every published catalog table (function_codes … cofog_crosswalk), from the CSVs.
+
+    The crosswalk's order of rows per function code is its ranking: the first target listed is
+    the one ``spending_by_cofog`` allocates to (``target_rank`` 1).
+    """
+
+    def codes(entries: dict[str, CodeEntry]) -> list[dict]:
+        return [dict(code=e.code, level=e.level, name=e.name, parent=e.parent or None,
+                     first_year=e.first_year, last_year=e.last_year, source=e.source)
+                for e in sorted(entries.values(), key=lambda e: e.code)]
+
+    rank: dict[str, int] = {}
+    crosswalk = []
+    for r in _read_rows(directory / "cofog_crosswalk.csv"):
+        code = r["function_code"].strip()
+        rank[code] = rank.get(code, 0) + 1
+        target = r["cofog_code"].strip()
+        crosswalk.append(dict(function_code=code, cofog_code=target, cofog_division=target[:2],
+                              target_rank=rank[code], match_quality=r["match_quality"].strip(),
+                              note=r["note"].strip()))
+    return {
+        "function_codes": codes(catalog.function),
+        "economic_codes": codes(catalog.economic),
+        "code_aliases": [dict(variant=v, canonical=c, note=catalog.alias_notes.get(v) or None)
+                         for v, c in sorted(catalog.aliases.items())],
+        "cofog_divisions": [{k: r[k].strip() for k in ("cofog_code", "level", "name_en")}
+                            for r in _read_rows(directory / "cofog_divisions.csv")],
+        "cofog_crosswalk": crosswalk,
+    }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from extract.fetch import FetchedReport
-from extract.narrative import extract_narrative_facts
+from extract.narrative import read_narrative
 from extract.pdf_text import NeedsOcr, read_page_texts
 from extract.tables import scan_tables
 from hotline_budgets.registry import RegistryEntry
@@ -97,6 +97,7 @@ def _codes_seen(entry: RegistryEntry, facts: list[Fact], catalog: Catalog) -> li
             classification=f.classification, code=f.code, printed_name=f.item_name,
             catalog_name=entry_.name if entry_ else None, is_known_code=entry_ is not None,
             is_name_match=bool(f.item_name) and catalog.name_matches(f.classification, f.code, f.item_name),
+            statement=f.statement, page=f.page,
         )
     return list(seen.values())
 
@@ -142,13 +143,16 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
                              f"table {skipped.title!r} has no statement in SCHEMA.md", None, skipped.page))
     for unknown in scan.unknown:
         issues.append(_issue(entry, "unknown_table",
-                             f"table without a known title; text above it ends {unknown.context[-40:]!r}",
+                             f"table under {unknown.context!r} names no known statement",
                              None, unknown.page))
 
-    narrative = extract_narrative_facts(
-        text.pages, report_kind=entry.report_kind, fiscal_year=entry.fiscal_year, catalog=catalog)
-    facts, conflicts = merge_facts(table_facts, narrative)
+    printed = {f.code: f.item_name for f in table_facts
+               if f.classification == "function" and f.code and f.item_name}
+    narrative = read_narrative(text.pages, report_kind=entry.report_kind,
+                               fiscal_year=entry.fiscal_year, catalog=catalog, printed_codes=printed)
+    facts, conflicts = merge_facts(table_facts, narrative.facts)
     issues += [_issue(entry, "narrative_conflict", c) for c in conflicts]
+    issues += [_issue(entry, n.kind, n.detail, n.statement, n.page) for n in narrative.notes]
 
     report = base_report_row(entry, catalog) | dict(
         source_sha256=fetched.sha256, source_size_bytes=fetched.size_bytes,
@@ -157,9 +161,10 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
     )
     if not facts:
         found = ", ".join(sorted(coverage)) or "no statement table"
-        pages = ", ".join(str(u.page) for u in scan.unknown)
+        unknown = "; ".join(f"page {u.page}: table under {u.context or '(no title)'!r} names no"
+                            " known statement" for u in scan.unknown[:5])
         reason = (f"layout not understood: found {found}; "
-                  + (f"tables with unknown titles on pages {pages}; " if pages else "")
+                  + (f"{unknown}; " if unknown else "")
                   + "no explanation-text fact matched")
         return ReportResult(report=report | dict(status="rejected", status_reason=reason),
                             quality_issues=issues)
@@ -169,11 +174,12 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
         if not c["is_known_code"]:
             issues.append(_issue(entry, "unknown_code",
                                  f"{c['classification']} code {c['code']} ({c['printed_name']}) "
-                                 "is not in the catalog", None, None))
+                                 "is not in the catalog", c["statement"], c["page"]))
         elif not c["is_name_match"]:
             issues.append(_issue(entry, "code_name_mismatch",
                                  f"{c['classification']} code {c['code']} printed as "
-                                 f"{c['printed_name']!r}, catalog says {c['catalog_name']!r}"))
+                                 f"{c['printed_name']!r}, catalog says {c['catalog_name']!r}",
+                                 c["statement"], c["page"]))
 
     line_items = [
         dict(report_id=entry.report_id, fiscal_year=entry.fiscal_year, statement=f.statement,

@@ -1,0 +1,29 @@
+"""Small ruled-table PDFs built with reportlab for tests (real PDFs through real pdfplumber)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import PageBreak, SimpleDocTemplate, Table, TableStyle
+
+FONT = "STSong-Light"
+
+
+def write_table_pdf(path: Path, tables: list[tuple[str, list[list[str]]]]) -> Path:
+    """One page per (title, rows): the title as text above a fully ruled table."""
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    story = []
+    for i, (title, rows) in enumerate(tables):
+        if i:
+            story.append(PageBreak())
+        heading = Table([[title]])
+        heading.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 12)]))
+        body = Table(rows)
+        body.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 9),
+                                  ("GRID", (0, 0), (-1, -1), 0.5, "black")]))
+        story += [heading, body]
+    SimpleDocTemplate(str(path), pagesize=A4).build(story)
+    return path
