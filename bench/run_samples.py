@@ -1,7 +1,7 @@
 """Benchmark: wall time and peak memory of the stages on the bundled samples.
 
-Prints one line per figure. The whole-command time (including Prefect start-up) is measured with
-`farm-bench 'uv run hotline-budgets run --warehouse /tmp/bench-wh'`.
+Prints one line per figure. The whole-command time (including Prefect start-up) is measured from
+outside, e.g. `/usr/bin/time -v uv run hotline-budgets run --warehouse /tmp/bench-wh`.
 """
 
 from __future__ import annotations

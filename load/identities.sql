@@ -179,3 +179,26 @@ SELECT g.report_id, 'x:execution_sum=gbe:grand_total', 'execution', g.amount_wan
        sum(x.amount_wan), count(*)
 FROM g JOIN x ON x.report_id = g.report_id
 WHERE g.item = 'grand_total' GROUP BY ALL;
+
+-- name: gbe_vs_summary
+-- general_budget_expenditure's grand total equals summary's income.general_budget when the unit
+-- has no other income: no other current-year source, no carry-over in or out.
+WITH s AS (SELECT * FROM li WHERE statement = 'summary' AND measure = 'total'),
+gb AS (SELECT report_id, max(amount_wan) AS income FROM s WHERE item = 'income.general_budget'
+       GROUP BY ALL),
+other AS (
+  SELECT DISTINCT report_id FROM s
+  WHERE item IN ('income.gov_fund', 'income.soe_capital', 'income.fiscal_special_account',
+                 'income.upper_grant', 'income.business', 'income.operating',
+                 'income.subsidiary_remit', 'income.other', 'income.use_non_fiscal_balance',
+                 'income.carryover_begin', 'expense.carryover_end')
+),
+g AS (
+  SELECT report_id, max(amount_wan) AS total FROM li
+  WHERE statement = 'general_budget_expenditure' AND item = 'grand_total' AND measure = 'total'
+  GROUP BY ALL
+)
+SELECT g.report_id, 'x:gbe_total=summary_general_budget', 'general_budget_expenditure',
+       gb.income, g.total, 1
+FROM g JOIN gb USING (report_id)
+WHERE g.report_id NOT IN (SELECT report_id FROM other);

@@ -64,7 +64,10 @@ def build_suite(table: Table) -> dict:
             exps.append(_exp(
                 "expect_column_values_to_be_in_set", column="code",
                 value_set=sorted(catalog.table(cls)),
-                row_condition=f'classification=="{cls}"', condition_parser="pandas",
+                # GX 1.x's serialised Condition (Column("classification") == cls); the string
+                # form with condition_parser is deprecated.
+                row_condition={"type": "comparison", "column": {"name": "classification"},
+                               "operator": "==", "parameter": cls},
                 meta={"why": f"{cls} codes must be in the catalog (unknown codes are flagged)"},
             ))
     for i, exp in enumerate(exps):  # a stable id, stored with every result (expectation_results)
@@ -94,6 +97,9 @@ def _context():
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    # GX sets this one module's logger to INFO at import ("Created temporary directory …").
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
 
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -60,3 +60,14 @@ def test_tolerance_is_one_cent_per_term():
     assert classify(Decimal("0.02"), 2) == ("rounding", Decimal("0.02"))
     assert classify(Decimal("0.03"), 2)[0] == "failed"
     assert classify(Decimal(0), 1)[0] == "exact"
+
+
+def test_general_budget_total_matches_summary_only_without_other_income():
+    rows = [
+        ("summary", "item", None, "income.general_budget", "total", "100.00"),
+        ("general_budget_expenditure", "item", None, "grand_total", "total", "90.00"),
+    ]
+    checks = by_id(evaluate_identities(li(rows)))
+    assert checks["x:gbe_total=summary_general_budget"]["status"] == "failed"
+    with_other = rows + [("summary", "item", None, "income.other", "total", "10.00")]
+    assert "x:gbe_total=summary_general_budget" not in by_id(evaluate_identities(li(with_other)))
