@@ -82,14 +82,23 @@ def _fetch_and_process(entry: RegistryEntry, warehouse: Path, catalog: Catalog) 
 
 
 def attach_check_failures(results: list[ReportResult], checks: list[dict]) -> None:
-    """Name the identities that fail beyond rounding on the report row (stored with the data)."""
+    """Name the identities that fail beyond rounding on the report row, and count them per
+    statement (stored with the data)."""
     failed: dict[str, list[str]] = {}
     for row in checks:
         if row["status"] == "failed":
             failed.setdefault(row["report_id"], []).append(row["check_id"])
+    per_statement: dict[tuple[str, str], list[int]] = {}
+    for row in checks:
+        counts = per_statement.setdefault((row["report_id"], row["statement"]), [0, 0])
+        counts[0] += 1
+        counts[1] += row["status"] == "failed"
     for res in results:
         ids = failed.get(res.report["report_id"])
         res.report["failed_checks"] = ",".join(ids) if ids else None
+        for st in res.statements:
+            evaluated, failing = per_statement.get((st["report_id"], st["statement"]), (0, 0))
+            st |= {"checks_evaluated": evaluated, "checks_failed": failing}
 
 
 @flow(name="hotline-budgets", log_prints=False, validate_parameters=False)

@@ -77,10 +77,15 @@ def test_statement_coverage_is_recorded(flow_run):
         rows = dict(con.execute(
             "SELECT statement, presence FROM statements"
             " WHERE report_id = 'liuzhou-12345-2024-final_accounts'").fetchall())
+        parse = con.execute(
+            "SELECT statement, unmapped_cells, checks_evaluated, checks_failed FROM statements"
+            " WHERE presence = 'table'").fetchall()
     finally:
         con.close()
     assert rows["gov_fund"] == "empty" and rows["soe_capital"] == "empty"
     assert rows["expenditure"] == "table" and rows["execution"] == "narrative_only"
+    assert parse and all(u == 0 and f == 0 for _, u, _, f in parse), "every table parsed cleanly"
+    assert sum(n for _, _, n, _ in parse) > 100, "identities were counted per statement"
 
 
 def test_score_command_prints_f1_last(flow_run, capsys):

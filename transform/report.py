@@ -129,7 +129,9 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
             issues.append(_issue(entry, "skipped_table",
                                  f"second table for {dropped.statement} ({dropped.title}) ignored",
                                  dropped.statement, dropped.pages[0]))
+    unmapped: dict[str, int] = {}
     for result in best.values():
+        unmapped[result.coverage[0].statement] = len(result.unmapped)
         table_facts.extend(result.facts)
         units |= result.source_units
         coverage[result.coverage[0].statement] = result.coverage[0]
@@ -199,7 +201,10 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
             report_id=entry.report_id, fiscal_year=entry.fiscal_year, statement=st,
             presence=presence, printed_title=cov.title if cov else None,
             pages=",".join(map(str, cov.pages)) if cov else None,
-            nonzero_cells=cov.nonzero_cells if cov else None))
+            nonzero_cells=cov.nonzero_cells if cov else None,
+            body_rows=cov.body_rows if cov else None,
+            unmapped_cells=unmapped.get(st, 0) if cov else None,
+            line_items=sum(1 for f in facts if f.statement == st)))
     report |= dict(status="published", status_reason=None, line_item_count=len(line_items))
     return ReportResult(report=report, line_items=line_items, statements=statements,
                         quality_issues=issues, codes_seen=codes)
