@@ -14,6 +14,12 @@ def test_committed_suites_are_generated_from_the_schema():
             f"expectations/{name} is stale: run `uv run hotline-budgets expectations`")
 
 
+def test_committed_data_dictionary_is_generated_from_the_schema():
+    committed = (EXPECTATIONS_DIR.parent / "docs" / "DATA_DICTIONARY.md").read_text(encoding="utf-8")
+    assert committed == render_data_dictionary() + "\n", (
+        "docs/DATA_DICTIONARY.md is stale: run `uv run hotline-budgets dictionary > docs/DATA_DICTIONARY.md`")
+
+
 def test_contract_columns_are_declared():
     schema = load_schema()
     assert schema["line_items"].column_names[:11] == [
@@ -48,3 +54,13 @@ def test_suite_passes_on_good_rows():
     table = load_schema()["line_items"]
     good = table.to_arrow([_row(), _row(code="2010302")])
     assert validate_table("line_items", good, build_suite(table)) == []
+
+
+def test_unquoted_comma_in_a_description_is_refused(tmp_path):
+    import pytest
+
+    bad = tmp_path / "schema.yaml"
+    bad.write_text("tables:\n  t:\n    description: x\n    columns:\n"
+                   "      - {name: a, type: VARCHAR, description: Why, in words.}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="t.a: unknown keys"):
+        load_schema.__wrapped__(bad)
