@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from hotline_budgets.registry import PROJECT_ROOT, SAMPLE_REGISTRY, RegistryError
+from hotline_budgets.registry import PROJECT_ROOT, SAMPLE_REGISTRY, RegistryError, load_registry
 
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse"
 
@@ -59,6 +59,8 @@ def format_summary(summary, seconds: float) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from hotline_budgets.prefect_env import configure_prefect
+
+    load_registry(args.registry)  # a bad registry is one clean line, before Prefect starts
 
     configure_prefect()
     from flows.pipeline import pipeline_flow
