@@ -18,7 +18,7 @@ from load.assemble import CATALOG_TABLES, assemble_years, line_items_table
 from load.cache import load_result, save_result
 from load.checks import evaluate_identities
 from load.publish import publish_all_years, publish_year
-from load.validate import describe_failures, validate_tables
+from load.validate import failures_by_table, validate_tables
 from transform.catalog import Catalog, load_catalog
 from transform.report import ReportResult, process_report, rejected_result
 
@@ -85,14 +85,14 @@ def attach_check_failures(results: list[ReportResult], checks: list[dict]) -> No
     """Name the identities that fail beyond rounding on the report row, and count them per
     statement (stored with the data)."""
     failed: dict[str, list[str]] = {}
-    for row in checks:
-        if row["status"] == "failed":
-            failed.setdefault(row["report_id"], []).append(row["check_id"])
     per_statement: dict[tuple[str, str], list[int]] = {}
     for row in checks:
+        is_failed = row["status"] == "failed"
+        if is_failed:
+            failed.setdefault(row["report_id"], []).append(row["check_id"])
         counts = per_statement.setdefault((row["report_id"], row["statement"]), [0, 0])
         counts[0] += 1
-        counts[1] += row["status"] == "failed"
+        counts[1] += is_failed
     for res in results:
         ids = failed.get(res.report["report_id"])
         res.report["failed_checks"] = ",".join(ids) if ids else None
@@ -112,15 +112,10 @@ def pipeline_flow(registry: Path, warehouse: Path, years: list[int] | None = Non
     attach_check_failures(results, checks)
     tables_by_year = assemble_years(results, checks, catalog)
     results_by_year = expectations_task(tables_by_year)
-    failures: dict[str, list[str]] = {}
     for year, rows in results_by_year.items():
         tables_by_year[year]["expectation_results"] = load_schema()["expectation_results"].to_arrow(rows)
-        for name in dict.fromkeys(r["table_name"] for r in rows):
-            failed = describe_failures([r for r in rows if r["table_name"] == name])
-            if failed:
-                failures[f"{year}/{name}"] = failed
     written: list[Path] = []
     for year, tables in tables_by_year.items():
         written += publish_task(year, tables, warehouse)
     written.append(publish_all_years(warehouse, set(CATALOG_TABLES)))
-    return RunSummary(results, checks, written, failures)
+    return RunSummary(results, checks, written, failures_by_table(results_by_year))

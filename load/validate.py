@@ -151,6 +151,15 @@ def describe_failures(rows: list[dict]) -> list[str]:
             f" [{r['unexpected_sample'] or ''}]" for r in rows if not r["is_success"]]
 
 
+def failures_by_table(results_by_year: dict[int, list[dict]]) -> dict[str, list[str]]:
+    """{"<year>/<table>": [failed expectation, …]} for every table that fails its suite."""
+    grouped: dict[str, list[dict]] = {}
+    for year, rows in results_by_year.items():
+        for row in rows:
+            grouped.setdefault(f"{year}/{row['table_name']}", []).append(row)
+    return {where: failed for where, rows in grouped.items() if (failed := describe_failures(rows))}
+
+
 def validate_table(name: str, table: pa.Table, suite_json: dict) -> list[str]:
     """Run one stored suite on one table; the descriptions of failed expectations."""
     return describe_failures(run_suite(name, table, suite_json))

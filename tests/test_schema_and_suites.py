@@ -64,3 +64,13 @@ def test_unquoted_comma_in_a_description_is_refused(tmp_path):
                    "      - {name: a, type: VARCHAR, description: Why, in words.}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="t.a: unknown keys"):
         load_schema.__wrapped__(bad)
+
+
+def test_failures_are_grouped_by_year_and_table():
+    from load.validate import failures_by_table
+
+    row = dict(table_name="line_items", expectation_id="07:expect_column_values_to_be_in_set",
+               column_name="code", is_success=False, unexpected_count=1, unexpected_sample="9999999")
+    ok = row | {"table_name": "reports", "is_success": True}
+    assert failures_by_table({2024: [row, ok], 2026: [ok]}) == {
+        "2024/line_items": ["expect_column_values_to_be_in_set(code) unexpected e.g. [9999999]"]}

@@ -56,17 +56,15 @@ class Catalog:
         entry = self.table(classification).get(code)
         return entry is not None and self.canonical(printed) == self.canonical(entry.name)
 
-    def children_of(self, parent: str) -> list[CodeEntry]:
-        """Catalog rows whose parent is ``parent`` ("" for the 类 of both catalogs)."""
-        return self._by_parent.get(parent, [])
+    def function_codes_named(self, parent: str, name: str) -> list[str]:
+        """Function codes one level below ``parent`` ("" for the 类) whose name is ``name``."""
+        wanted = self.canonical(name)
+        return [e.code for e in self._by_parent.get(parent, [])
+                if e.code.startswith("2") and self.canonical(e.name) == wanted]
 
     def resolve_class(self, name: str) -> str | None:
         """3-digit function class code for a class printed by name (一、一般公共服务支出 → 201)."""
-        wanted = self.canonical(name)
-        for entry in self._by_parent.get("", []):
-            if entry.code.startswith("2") and self.canonical(entry.name) == wanted:
-                return entry.code
-        return None
+        return next(iter(self.function_codes_named("", name)), None)
 
 
 @dataclass
@@ -85,8 +83,7 @@ class NameResolver:
         """Codes one level below ``parent`` (or classes, for parent "") whose name is ``name``."""
         wanted = self.catalog.canonical(name)
         width = len(parent) + 2 if parent else 3
-        hits = {e.code for e in self.catalog.children_of(parent)
-                if e.code.startswith("2") and self.catalog.canonical(e.name) == wanted}
+        hits = set(self.catalog.function_codes_named(parent, name))
         hits |= {code for code, printed in self.printed.items()
                  if len(code) == width and code.startswith(parent)
                  and self.catalog.canonical(printed) == wanted}

@@ -129,9 +129,7 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
             issues.append(_issue(entry, "skipped_table",
                                  f"second table for {dropped.statement} ({dropped.title}) ignored",
                                  dropped.statement, dropped.pages[0]))
-    unmapped: dict[str, int] = {}
     for result in best.values():
-        unmapped[result.coverage[0].statement] = len(result.unmapped)
         table_facts.extend(result.facts)
         units |= result.source_units
         coverage[result.coverage[0].statement] = result.coverage[0]
@@ -203,7 +201,7 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
             pages=",".join(map(str, cov.pages)) if cov else None,
             nonzero_cells=cov.nonzero_cells if cov else None,
             body_rows=cov.body_rows if cov else None,
-            unmapped_cells=unmapped.get(st, 0) if cov else None,
+            unmapped_cells=len(best[st].unmapped) if cov else None,
             line_items=sum(1 for f in facts if f.statement == st)))
     report |= dict(status="published", status_reason=None, line_item_count=len(line_items))
     return ReportResult(report=report, line_items=line_items, statements=statements,
