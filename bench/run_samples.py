@@ -9,11 +9,12 @@ from __future__ import annotations
 import resource
 import time
 
-from extract.pdf_text import read_page_texts
-from extract.tables import scan_tables
+from hotline_budgets.extract.pdf_text import read_page_texts
+from hotline_budgets.extract.tables import scan_tables
+from hotline_budgets.transform.catalog import load_catalog
+from hotline_budgets.transform.table_facts import facts_from_table
+
 from hotline_budgets.registry import SAMPLE_REGISTRY, load_registry
-from transform.catalog import load_catalog
-from transform.table_facts import facts_from_table
 
 
 def main() -> None:

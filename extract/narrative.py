@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from transform.catalog import Catalog, NameResolver
-from transform.facts import Fact
+from hotline_budgets.transform.catalog import Catalog, NameResolver
+from hotline_budgets.transform.facts import Fact
 
 RULES_FILE = Path(__file__).parent / "narrative_rules.yaml"
 LEVELS = ("类", "款", "项")

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pdfplumber
 import yaml
-
-from transform.names import compact
+from hotline_budgets.transform.names import compact
 
 TITLES_FILE = Path(__file__).parent / "statement_titles.yaml"
 

@@ -7,9 +7,10 @@ import sys
 import time
 from pathlib import Path
 
-from hotline_budgets.registry import PROJECT_ROOT, SAMPLE_REGISTRY, RegistryError, load_registry
+from hotline_budgets.paths import default_warehouse
+from hotline_budgets.registry import SAMPLE_REGISTRY, RegistryError, load_registry
 
-DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse"
+DEFAULT_WAREHOUSE = default_warehouse()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--registry", type=Path, default=SAMPLE_REGISTRY,
                      help="source registry YAML (default: the bundled samples)")
     run.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE,
-                     help="output folder (default: warehouse/ in the project)")
+                     help="output folder (default: ./warehouse of the working directory)")
     run.add_argument("--year", type=int, action="append", dest="years",
                      help="only this fiscal year (repeatable)")
     sc = sub.add_parser("score", help="compare published line_items with GOLD_DIR/*/gold.csv")
@@ -63,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
     load_registry(args.registry)  # a bad registry is one clean line, before Prefect starts
 
     configure_prefect()
-    from flows.pipeline import pipeline_flow
+    from hotline_budgets.flows.pipeline import pipeline_flow
 
     started = time.monotonic()
     args.warehouse.mkdir(parents=True, exist_ok=True)
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             print(format_scores(lines, overall))
             return 0
         if args.command == "expectations":
-            from load.validate import write_suites
+            from hotline_budgets.load.validate import write_suites
 
             for path in write_suites():
                 print(path)

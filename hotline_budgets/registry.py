@@ -8,8 +8,9 @@ from pathlib import Path
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_REGISTRY = PROJECT_ROOT / "samples" / "registry.yaml"
+from hotline_budgets.paths import data_dir
+
+SAMPLE_REGISTRY = data_dir("samples") / "registry.yaml"
 _ID = re.compile(r"^[a-z0-9_-]+$")
 _REQUIRED = ("report_id", "entity_name", "region_code", "fiscal_year", "report_kind", "scope", "url")
 

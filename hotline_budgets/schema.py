@@ -37,6 +37,7 @@ class Column:
             "VARCHAR": pa.string(),
             "INTEGER": pa.int32(),
             "BIGINT": pa.int64(),
+            "DOUBLE": pa.float64(),
             "BOOLEAN": pa.bool_(),
             "TIMESTAMP": pa.timestamp("us", tz="UTC"),
         }[self.type]

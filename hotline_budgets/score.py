@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from load.publish import ALL_YEARS_DB
+from hotline_budgets.load.publish import ALL_YEARS_DB
 
 Key = tuple[str, str, str, str, str, str]
 

@@ -16,10 +16,11 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from hotline_budgets.registry import RegistryEntry
-from transform.report import ReportResult
+from hotline_budgets.transform.report import ReportResult
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from hotline_budgets.paths import package_dir
+from hotline_budgets.registry import RegistryEntry
+
 VERSIONED = ("extract", "transform")
 
 
@@ -28,9 +29,10 @@ def extractor_version() -> str:
     """Hash of every source and rules file that decides what a report extracts to."""
     digest = hashlib.sha256()
     for folder in VERSIONED:
-        for path in sorted((PROJECT_ROOT / folder).rglob("*")):
+        root = package_dir(folder)
+        for path in sorted(root.rglob("*")):
             if path.suffix in (".py", ".yaml", ".csv") and "__pycache__" not in path.parts:
-                digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode())
+                digest.update(f"{folder}/{path.relative_to(root).as_posix()}".encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 

@@ -15,16 +15,18 @@ from functools import cache
 from pathlib import Path
 
 import pyarrow as pa
+from hotline_budgets.transform.catalog import load_catalog
 
+from hotline_budgets.paths import data_dir
 from hotline_budgets.schema import Table, load_schema
-from transform.catalog import load_catalog
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+EXPECTATIONS_DIR = data_dir("expectations")
 PYTHON_TYPES = {
     "VARCHAR": ["str"],
     "INTEGER": ["int", "int32", "int64", "Int32", "Int64"],
     "BIGINT": ["int", "int64", "Int64"],
     "BOOLEAN": ["bool", "bool_", "boolean"],
+    "DOUBLE": ["float", "float64", "Float64"],
     "TIMESTAMP": ["Timestamp", "datetime64[us, UTC]", "datetime64[ns, UTC]"],
 }
 

@@ -105,7 +105,7 @@ SELECT rep.entity_name,
        rep.report_kind,
        p.cofog_division,
        d.name_en AS division_name_en,
-       CAST(sum(p.amount) AS DECIMAL(18, 4)) AS amount_wan,
+       CAST(sum(p.amount) AS DECIMAL(20, 6)) AS amount_wan,
        p.is_approximate
 FROM pieces p
 JOIN reports rep ON rep.report_id = p.report_id

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hotline_budgets.registry import PROJECT_ROOT, SAMPLE_REGISTRY
+from hotline_budgets.registry import SAMPLE_REGISTRY
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 GOLD_DIR = Path(__file__).parent / "fixtures" / "gold"
 SAMPLES = PROJECT_ROOT / "samples"
@@ -37,7 +39,7 @@ def flow_run(tmp_path_factory):
     from hotline_budgets.prefect_env import configure_prefect
 
     configure_prefect()
-    from flows.pipeline import pipeline_flow
+    from hotline_budgets.flows.pipeline import pipeline_flow
 
     warehouse = tmp_path_factory.mktemp("warehouse")
     summary = pipeline_flow(registry=SAMPLE_REGISTRY, warehouse=warehouse, years=None)

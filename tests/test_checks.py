@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from hotline_budgets.load.checks import classify, evaluate_identities
+
 from hotline_budgets.schema import load_schema
-from load.checks import classify, evaluate_identities
 
 
 def li(rows):

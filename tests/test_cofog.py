@@ -10,10 +10,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hotline_budgets.load.publish import view_statements, write_duckdb_atomic
+from hotline_budgets.transform.catalog import catalog_table_rows, load_catalog
 
 from hotline_budgets.schema import load_schema
-from load.publish import view_statements, write_duckdb_atomic
-from transform.catalog import catalog_table_rows, load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGS = ROOT / "transform" / "catalogs"
@@ -112,7 +112,7 @@ def test_view_columns(con):
                     "division_name_en", "amount_wan", "is_approximate"]
     types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
                              "WHERE table_name = 'spending_by_cofog'").fetchall())
-    assert types["amount_wan"] == "DECIMAL(18,4)"
+    assert types["amount_wan"] == "DECIMAL(20,6)"
     assert types["is_approximate"] == "BOOLEAN"
 
 

@@ -33,7 +33,7 @@ def test_one_bad_report_never_stops_the_others(tmp_path):
     from hotline_budgets.prefect_env import configure_prefect
 
     configure_prefect()
-    from flows.pipeline import pipeline_flow
+    from hotline_budgets.flows.pipeline import pipeline_flow
 
     warehouse = tmp_path / "warehouse"
     summary = pipeline_flow(registry=_registry(tmp_path), warehouse=warehouse, years=None)

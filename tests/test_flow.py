@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
@@ -10,8 +11,9 @@ import pytest
 from conftest import GOLD_DIR, TABLE_REPORTS, TEXT_REPORTS
 
 from hotline_budgets.cli import main
-from hotline_budgets.registry import PROJECT_ROOT
 from hotline_budgets.score import read_gold, read_published, score
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_year_is_published(flow_run):
@@ -27,11 +29,11 @@ def test_every_year_is_published(flow_run):
 def test_amounts_are_exact_decimals_everywhere(flow_run):
     warehouse, _ = flow_run
     field = pq.read_schema(warehouse / "2024" / "line_items.parquet").field("amount_wan")
-    assert str(field.type) == "decimal128(18, 4)"
+    assert str(field.type) == "decimal128(20, 6)"
     con = duckdb.connect(str(warehouse / "hotline_budgets.duckdb"), read_only=True)
     try:
         kind = con.execute("SELECT typeof(amount_wan) FROM line_items LIMIT 1").fetchone()[0]
-        assert kind == "DECIMAL(18,4)"
+        assert kind == "DECIMAL(20,6)"
         assert con.execute("SELECT count(*) FROM line_items WHERE amount_wan = 0").fetchone()[0] == 0
     finally:
         con.close()
@@ -141,7 +143,8 @@ def test_readme_commands_parse(capsys):
 
 def test_second_run_reuses_unchanged_reports(flow_run):
     """Runs last in this module: the same bytes, code and catalog are not extracted again."""
-    from flows.pipeline import pipeline_flow
+    from hotline_budgets.flows.pipeline import pipeline_flow
+
     from hotline_budgets.registry import SAMPLE_REGISTRY
 
     warehouse, first = flow_run

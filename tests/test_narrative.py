@@ -8,11 +8,10 @@ from functools import cache
 
 import pytest
 from conftest import GOLD_DIR, SAMPLES, read_gold_rows
-
-from extract.narrative import extract_narrative_facts
-from extract.pdf_text import read_page_texts
-from transform.catalog import load_catalog
-from transform.facts import Fact
+from hotline_budgets.extract.narrative import extract_narrative_facts
+from hotline_budgets.extract.pdf_text import read_page_texts
+from hotline_budgets.transform.catalog import load_catalog
+from hotline_budgets.transform.facts import Fact
 
 NARRATIVE_REPORTS = [
     "haikou-12345-2024-final_accounts",

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import read_gold_rows
+from hotline_budgets.extract.fetch import fetch_report
+from hotline_budgets.load.checks import evaluate_identities
+from hotline_budgets.transform.catalog import load_catalog
+from hotline_budgets.transform.report import process_report
 
-from extract.fetch import fetch_report
-from hotline_budgets.registry import PROJECT_ROOT, load_registry
+from hotline_budgets.registry import load_registry
 from hotline_budgets.schema import load_schema
-from load.checks import evaluate_identities
-from transform.catalog import load_catalog
-from transform.report import process_report
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 REAL_REGISTRY = PROJECT_ROOT / "samples" / "real" / "registry.yaml"
 REAL_GOLD = PROJECT_ROOT / "tests" / "fixtures" / "real_gold"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from hotline_budgets.load.validate import EXPECTATIONS_DIR, build_suite, render_suites, validate_table
+
 from hotline_budgets.schema import load_schema, render_data_dictionary
-from load.validate import EXPECTATIONS_DIR, build_suite, render_suites, validate_table
 
 
 def test_committed_suites_are_generated_from_the_schema():
@@ -25,7 +26,7 @@ def test_contract_columns_are_declared():
     assert schema["line_items"].column_names[:11] == [
         "report_id", "fiscal_year", "statement", "classification", "code", "item", "measure",
         "amount_wan", "item_name", "page", "method"]
-    assert "amount_wan DECIMAL(18,4) NOT NULL" in schema["line_items"].duckdb_ddl()
+    assert "amount_wan DECIMAL(20,6) NOT NULL" in schema["line_items"].duckdb_ddl()
     assert "`line_items`" in render_data_dictionary()
 
 
@@ -67,7 +68,7 @@ def test_unquoted_comma_in_a_description_is_refused(tmp_path):
 
 
 def test_failures_are_grouped_by_year_and_table():
-    from load.validate import failures_by_table
+    from hotline_budgets.load.validate import failures_by_table
 
     row = dict(table_name="line_items", expectation_id="07:expect_column_values_to_be_in_set",
                column_name="code", is_success=False, unexpected_count=1, unexpected_sample="9999999")

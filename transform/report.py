@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from extract.fetch import FetchedReport
-from extract.narrative import read_narrative
-from extract.pdf_text import NeedsOcr, read_page_texts
-from extract.tables import scan_tables
+from hotline_budgets.extract.fetch import FetchedReport
+from hotline_budgets.extract.narrative import read_narrative
+from hotline_budgets.extract.pdf_text import NeedsOcr, read_page_texts
+from hotline_budgets.extract.tables import scan_tables
+from hotline_budgets.transform.catalog import Catalog
+from hotline_budgets.transform.facts import Fact
+from hotline_budgets.transform.table_facts import TableFacts, facts_from_table
+
 from hotline_budgets.registry import RegistryEntry
-from transform.catalog import Catalog
-from transform.facts import Fact
-from transform.table_facts import TableFacts, facts_from_table
 
 EXPECTED_STATEMENTS = {
     "final_accounts": [

@@ -1,0 +1,66 @@
+"""Positioned words: the one input of the table and narrative readers, whatever printed them.
+
+A page is a list of words with their boxes (PDF points, pdfplumber's coordinates: origin at the
+top left, ``top``/``bottom`` growing downwards) plus the ruling lines drawn on it. The PDF text
+layer is one source of pages; OCR of a scanned page is another (it fills ``confidence``). The
+readers never ask where a word came from, so a scanned report goes through the same code as a
+typed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+WordOrigin = Literal["text", "ocr"]
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One printed token with its box on its page."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    page: int  # 1-based
+    confidence: float | None = None  # OCR engine's confidence 0–1; None for the text layer
+
+    @property
+    def bbox(self) -> str:
+        """``x0,top,x1,bottom`` with one decimal (SCHEMA.md ``source_bbox``)."""
+        return f"{self.x0:.1f},{self.top:.1f},{self.x1:.1f},{self.bottom:.1f}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A ruling line or a rectangle's edge: a hint for column and row boundaries, never required."""
+
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+    @property
+    def is_horizontal(self) -> bool:
+        return (self.x1 - self.x0) >= (self.bottom - self.top)
+
+
+@dataclass(slots=True)
+class PageWords:
+    """Everything a reader needs from one page."""
+
+    page: int  # 1-based
+    width: float
+    height: float
+    words: list[Word] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    origin: WordOrigin = "text"
+
+
+class WordSource(Protocol):
+    """Anything that yields a report's pages as positioned words (text layer, OCR, …)."""
+
+    def pages(self) -> Iterator[PageWords]: ...
