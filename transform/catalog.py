@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from hotline_budgets.transform.names import normalize_name
+from hotline_budgets.text import normalize_name
 
 CATALOG_DIR = Path(__file__).parent / "catalogs"
 

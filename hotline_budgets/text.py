@@ -1,4 +1,4 @@
-"""Normalising printed names so that spelling variants compare equal."""
+"""Text helpers shared by extract/ and transform/: normalising printed names and whitespace."""
 
 from __future__ import annotations
 
