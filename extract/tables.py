@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pdfplumber
 import yaml
+
 from hotline_budgets.text import compact
 
 TITLES_FILE = Path(__file__).parent / "statement_titles.yaml"

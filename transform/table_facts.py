@@ -18,6 +18,7 @@ import yaml
 from hotline_budgets.extract.tables import RawTable, is_code
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
+
 from hotline_budgets.text import compact, normalize_name
 
 LABELS_FILE = Path(__file__).parent / "labels.yaml"
