@@ -11,10 +11,9 @@ import time
 
 from hotline_budgets.extract.pdf_text import read_page_texts
 from hotline_budgets.extract.tables import scan_tables
+from hotline_budgets.registry import SAMPLE_REGISTRY, load_registry
 from hotline_budgets.transform.catalog import load_catalog
 from hotline_budgets.transform.table_facts import facts_from_table
-
-from hotline_budgets.registry import SAMPLE_REGISTRY, load_registry
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from hotline_budgets.transform.catalog import Catalog, NameResolver
 from hotline_budgets.transform.facts import Fact
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from prefect import flow, task
+
 from hotline_budgets.extract.fetch import FetchedReport, FetchError, fetch_report
 from hotline_budgets.load.assemble import CATALOG_TABLES, assemble_years, line_items_table
 from hotline_budgets.load.cache import load_result, save_result
 from hotline_budgets.load.checks import evaluate_identities
 from hotline_budgets.load.publish import publish_all_years, publish_year
 from hotline_budgets.load.validate import failures_by_table, validate_tables
-from hotline_budgets.transform.catalog import Catalog, load_catalog
-from hotline_budgets.transform.report import ReportResult, process_report, rejected_result
-from prefect import flow, task
-
 from hotline_budgets.registry import RegistryEntry, load_registry
 from hotline_budgets.schema import load_schema
+from hotline_budgets.transform.catalog import Catalog, load_catalog
+from hotline_budgets.transform.report import ReportResult, process_report, rejected_result
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pyarrow as pa
-from hotline_budgets.transform.catalog import Catalog, catalog_table_rows
-from hotline_budgets.transform.report import ReportResult
 
 from hotline_budgets.schema import load_schema
+from hotline_budgets.transform.catalog import Catalog, catalog_table_rows
+from hotline_budgets.transform.report import ReportResult
 
 PER_REPORT_TABLES = ("reports", "line_items", "statements", "checks", "quality_issues", "codes_seen")
 CATALOG_TABLES = ("function_codes", "economic_codes", "code_aliases", "cofog_divisions",

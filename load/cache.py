@@ -16,10 +16,9 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from hotline_budgets.transform.report import ReportResult
-
 from hotline_budgets.paths import package_dir
 from hotline_budgets.registry import RegistryEntry
+from hotline_budgets.transform.report import ReportResult
 
 VERSIONED = ("extract", "transform")
 

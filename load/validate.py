@@ -15,10 +15,10 @@ from functools import cache
 from pathlib import Path
 
 import pyarrow as pa
-from hotline_budgets.transform.catalog import load_catalog
 
 from hotline_budgets.paths import data_dir
 from hotline_budgets.schema import Table, load_schema
+from hotline_budgets.transform.catalog import load_catalog
 
 EXPECTATIONS_DIR = data_dir("expectations")
 PYTHON_TYPES = {

@@ -8,9 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from hotline_budgets.load.cache import extractor_version, load_result, save_result
-from hotline_budgets.transform.report import ReportResult
-
 from hotline_budgets.registry import RegistryEntry
+from hotline_budgets.transform.report import ReportResult
 
 ENTRY = RegistryEntry("r1", "某中心", "450200", 2024, "final_accounts", "unit", "r1.pdf", Path("."))
 

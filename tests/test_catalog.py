@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from hotline_budgets.extract.fetch import fetch_report
-from hotline_budgets.transform.catalog import NameResolver, load_catalog
-from hotline_budgets.transform.report import process_report
 from pdf_builder import write_table_pdf
 
+from hotline_budgets.extract.fetch import fetch_report
 from hotline_budgets.registry import RegistryEntry
+from hotline_budgets.transform.catalog import NameResolver, load_catalog
+from hotline_budgets.transform.report import process_report
 
 
 def test_class_names_resolve_with_and_without_numbering():

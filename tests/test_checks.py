@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from hotline_budgets.load.checks import classify, evaluate_identities
-
 from hotline_budgets.schema import load_schema
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from hotline_budgets.load.publish import view_statements, write_duckdb_atomic
-from hotline_budgets.transform.catalog import catalog_table_rows, load_catalog
 
+from hotline_budgets.load.publish import view_statements, write_duckdb_atomic
 from hotline_budgets.schema import load_schema
+from hotline_budgets.transform.catalog import catalog_table_rows, load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGS = ROOT / "transform" / "catalogs"

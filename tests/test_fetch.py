@@ -9,8 +9,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from conftest import SAMPLES
-from hotline_budgets.extract.fetch import FetchError, fetch_report
 
+from hotline_budgets.extract.fetch import FetchError, fetch_report
 from hotline_budgets.registry import RegistryEntry
 
 PDF = "liuzhou-12345-2024-final_accounts.pdf"

@@ -7,8 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from conftest import SAMPLES
-from hotline_budgets.extract.fetch import FetchError
 
+from hotline_budgets.extract.fetch import FetchError
 from hotline_budgets.registry import RegistryEntry
 
 PDF_BYTES = (SAMPLES / "sanming-12345-2024-budget.pdf").read_bytes()
@@ -54,8 +54,9 @@ def test_transient_failures_are_retried_until_the_pdf_comes(server, tmp_path):
     from hotline_budgets.prefect_env import configure_prefect
 
     configure_prefect()
-    from hotline_budgets.flows.pipeline import fetch_task
     from prefect import flow
+
+    from hotline_budgets.flows.pipeline import fetch_task
 
     @flow(retries=0)
     def fetch_once(entry: RegistryEntry):

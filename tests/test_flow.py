@@ -144,7 +144,6 @@ def test_readme_commands_parse(capsys):
 def test_second_run_reuses_unchanged_reports(flow_run):
     """Runs last in this module: the same bytes, code and catalog are not extracted again."""
     from hotline_budgets.flows.pipeline import pipeline_flow
-
     from hotline_budgets.registry import SAMPLE_REGISTRY
 
     warehouse, first = flow_run

@@ -8,6 +8,7 @@ from functools import cache
 
 import pytest
 from conftest import GOLD_DIR, SAMPLES, read_gold_rows
+
 from hotline_budgets.extract.narrative import extract_narrative_facts
 from hotline_budgets.extract.pdf_text import read_page_texts
 from hotline_budgets.transform.catalog import load_catalog

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 from conftest import read_gold_rows
+
 from hotline_budgets.extract.fetch import fetch_report
 from hotline_budgets.load.checks import evaluate_identities
-from hotline_budgets.transform.catalog import load_catalog
-from hotline_budgets.transform.report import process_report
-
 from hotline_budgets.registry import load_registry
 from hotline_budgets.schema import load_schema
+from hotline_budgets.transform.catalog import load_catalog
+from hotline_budgets.transform.report import process_report
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

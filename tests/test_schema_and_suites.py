@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from hotline_budgets.load.validate import EXPECTATIONS_DIR, build_suite, render_suites, validate_table
-
 from hotline_budgets.schema import load_schema, render_data_dictionary
 
 

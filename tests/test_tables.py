@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from conftest import SAMPLES, TABLE_REPORTS, read_gold_rows
+
 from hotline_budgets.extract.tables import is_data_row, load_titles, match_title, scan_tables
 from hotline_budgets.transform.catalog import load_catalog
 from hotline_budgets.transform.table_facts import facts_from_table, parse_amount

@@ -12,11 +12,10 @@ from hotline_budgets.extract.fetch import FetchedReport
 from hotline_budgets.extract.narrative import read_narrative
 from hotline_budgets.extract.pdf_text import NeedsOcr, read_page_texts
 from hotline_budgets.extract.tables import scan_tables
+from hotline_budgets.registry import RegistryEntry
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
 from hotline_budgets.transform.table_facts import TableFacts, facts_from_table
-
-from hotline_budgets.registry import RegistryEntry
 
 EXPECTED_STATEMENTS = {
     "final_accounts": [

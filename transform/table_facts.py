@@ -15,11 +15,11 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+
 from hotline_budgets.extract.tables import RawTable, is_code
+from hotline_budgets.text import compact, normalize_name
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
-
-from hotline_budgets.text import compact, normalize_name
 
 LABELS_FILE = Path(__file__).parent / "labels.yaml"
 ECONOMIC_STATEMENTS = {"general_budget_basic_economic", "general_budget_economic"}
