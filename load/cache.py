@@ -26,9 +26,14 @@ VERSIONED = ("extract", "transform")
 @cache
 def extractor_version() -> str:
     """Hash of every source and rules file that decides what a report extracts to."""
+    return folders_digest({folder: package_dir(folder) for folder in VERSIONED})
+
+
+def folders_digest(folders: dict[str, Path]) -> str:
+    """Hash of the code and rules files (.py, .yaml, .csv) under each named folder: the same
+    files give the same hash wherever the folders are installed; any edit changes it."""
     digest = hashlib.sha256()
-    for folder in VERSIONED:
-        root = package_dir(folder)
+    for folder, root in folders.items():
         for path in sorted(root.rglob("*")):
             if path.suffix in (".py", ".yaml", ".csv") and "__pycache__" not in path.parts:
                 digest.update(f"{folder}/{path.relative_to(root).as_posix()}".encode())

@@ -50,7 +50,7 @@ def score(report_id: str) -> tuple[float, float, float, dict, dict]:
 def test_narrative_facts_match_gold(report_id):
     precision, recall, f1, extra, missing = score(report_id)
     print(f"{report_id}: P={precision:.3f} R={recall:.3f} F1={f1:.3f}")
-    assert f1 >= 0.95, (extra, missing)
+    assert f1 == 1.0, (extra, missing)
 
 
 @pytest.mark.parametrize("report_id", NARRATIVE_REPORTS)
