@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hotline_budgets.extract.fetch import FetchedReport
-from hotline_budgets.extract.narrative import read_narrative
 from hotline_budgets.extract.pdf_text import NeedsOcr, read_page_texts
 from hotline_budgets.extract.tables import scan_tables
 from hotline_budgets.registry import RegistryEntry
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
+from hotline_budgets.transform.narrative_facts import read_narrative
 from hotline_budgets.transform.table_facts import TableFacts, facts_from_table
 
 EXPECTED_STATEMENTS = {
@@ -184,7 +184,8 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
     line_items = [
         dict(report_id=entry.report_id, fiscal_year=entry.fiscal_year, statement=f.statement,
              classification=f.classification, code=f.code, item=f.item, measure=f.measure,
-             amount_wan=f.amount_wan, item_name=f.item_name, page=f.page, method=f.method)
+             amount_wan=f.amount_wan, item_name=f.item_name, page=f.page, method=f.method,
+             source_text=f.source_text)
         for f in facts
     ]
     narrative_statements = {f.statement for f in facts if f.method != "table"}
