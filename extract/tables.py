@@ -17,6 +17,7 @@ from pathlib import Path
 import pdfplumber
 import yaml
 
+from hotline_budgets.statements import load_statements
 from hotline_budgets.text import compact
 
 TITLES_FILE = Path(__file__).parent / "statement_titles.yaml"
@@ -88,6 +89,7 @@ def load_titles(path: Path = TITLES_FILE) -> TitleBook:
         for statement, names in data["statements"].items()
         for t in names
     ]
+    titles += [(normalize_title(t), s.name) for s in load_statements().values() for t in s.titles]
     titles += [(normalize_title(t), None) for t in data["skipped"]]
     titles.sort(key=lambda pair: len(pair[0]), reverse=True)
     return TitleBook(titles=titles, empty_markers=[compact(m) for m in data["empty_markers"]],

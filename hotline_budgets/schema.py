@@ -16,7 +16,7 @@ import yaml
 
 SCHEMA_FILE = Path(__file__).parent / "schema.yaml"
 _DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
-_COLUMN_KEYS = {"name", "type", "description", "required", "values", "pattern", "min"}
+_COLUMN_KEYS = {"name", "type", "description", "required", "values", "values_from", "pattern", "min"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,15 @@ class Table:
         return pa.Table.from_pylist([{c: r.get(c) for c in self.column_names} for r in rows], schema)
 
 
+def _values(column: dict) -> tuple[str, ...] | None:
+    """A column's controlled vocabulary: listed, or taken from the statement declaration."""
+    if "values_from" in column:
+        from hotline_budgets.statements import all_measures, statement_names
+
+        return tuple({"statements": statement_names, "measures": all_measures}[column["values_from"]]())
+    return tuple(column["values"]) if "values" in column else None
+
+
 @cache
 def load_schema(path: Path = SCHEMA_FILE) -> dict[str, Table]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -92,7 +101,7 @@ def load_schema(path: Path = SCHEMA_FILE) -> dict[str, Table]:
                 type=c["type"],
                 description=c["description"],
                 required=c.get("required", False),
-                values=tuple(c["values"]) if "values" in c else None,
+                values=_values(c),
                 pattern=c.get("pattern"),
                 min=c.get("min"),
             )

@@ -12,23 +12,11 @@ from hotline_budgets.extract.fetch import FetchedReport
 from hotline_budgets.extract.pdf_text import NeedsOcr, read_page_texts
 from hotline_budgets.extract.tables import scan_tables
 from hotline_budgets.registry import RegistryEntry
+from hotline_budgets.statements import expected_statements
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
 from hotline_budgets.transform.narrative_facts import read_narrative
 from hotline_budgets.transform.table_facts import TableFacts, facts_from_table
-
-EXPECTED_STATEMENTS = {
-    "final_accounts": [
-        "summary", "income", "expenditure", "appropriation_summary",
-        "general_budget_expenditure", "general_budget_basic_economic",
-        "gov_fund", "soe_capital", "three_public", "execution",
-    ],
-    "budget": [
-        "summary", "income", "expenditure", "appropriation_summary",
-        "general_budget_expenditure", "general_budget_basic_economic",
-        "general_budget_economic", "gov_fund", "soe_capital", "three_public",
-    ],
-}
 
 
 @dataclass
@@ -190,7 +178,7 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
     ]
     narrative_statements = {f.statement for f in facts if f.method != "table"}
     statements = []
-    for st in dict.fromkeys(EXPECTED_STATEMENTS[entry.report_kind] + sorted(coverage)):
+    for st in dict.fromkeys(expected_statements(entry.report_kind) + sorted(coverage)):
         cov = coverage.get(st)
         if cov is not None:
             presence = "table" if cov.nonzero_cells else "empty"

@@ -17,13 +17,15 @@ from pathlib import Path
 import yaml
 
 from hotline_budgets.extract.tables import RawTable, is_code
+from hotline_budgets.statements import statements_with
 from hotline_budgets.text import compact, normalize_name
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
 
 LABELS_FILE = Path(__file__).parent / "labels.yaml"
-ECONOMIC_STATEMENTS = {"general_budget_basic_economic", "general_budget_economic"}
-CLASS_NAME_STATEMENTS = {"summary", "appropriation_summary"}
+# Declared per statement in hotline_budgets/statements.yaml (codes, class_name_rows).
+ECONOMIC_STATEMENTS = statements_with(codes="economic")
+CLASS_NAME_STATEMENTS = statements_with(class_name_rows=True)
 UNIT_FACTOR = {"万元": Decimal(1), "千元": Decimal("0.1"), "元": Decimal("0.0001")}
 IGNORED = "ignored"
 # A 三公 table with no 预算数/决算数 header prints what the report is: a budget or an actual.
