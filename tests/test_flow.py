@@ -159,3 +159,11 @@ def test_second_run_reuses_unchanged_reports(flow_run, tmp_path):
     for res in second.results:
         assert res.line_items == before[res.report["report_id"]]
     assert (warehouse / "2026" / "reports.parquet").exists(), "--year leaves other years in place"
+
+
+def test_every_report_passes_the_per_report_gate(flow_run):
+    from hotline_budgets.load.rows import validate_report_rows
+
+    _, summary = flow_run
+    assert {r.report["report_id"]: validate_report_rows(r) for r in summary.results
+            if validate_report_rows(r)} == {}

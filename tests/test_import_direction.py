@@ -20,7 +20,8 @@ SOURCE_DIRS = ("hotline_budgets", *STAGES, "tests", "bench")
 
 def imported_modules(path: Path) -> list[str]:
     """Every module an import statement of ``path`` names (relative imports made absolute)."""
-    package = ["hotline_budgets", *path.relative_to(PROJECT_ROOT).parent.parts]
+    parts = list(path.relative_to(PROJECT_ROOT).parent.parts)
+    package = parts if parts[:1] == ["hotline_budgets"] else ["hotline_budgets", *parts]
     return modules_in(path.read_text(encoding="utf-8"), package)
 
 
@@ -54,6 +55,13 @@ def stage_of(module: str) -> str | None:
 def test_a_stage_never_imports_a_later_one(stage):
     bad = [f"{p.relative_to(PROJECT_ROOT)} imports {m}" for p in sources(stage)
            for m in imported_modules(p) if stage_of(m) in FORBIDDEN[stage]]
+    assert bad == []
+
+
+def test_the_core_imports_no_stage():
+    commands = {"cli.py", "score.py"}  # the command line sits on top of every stage
+    bad = [f"{p.name} imports {m}" for p in sources("hotline_budgets") if p.name not in commands
+           for m in imported_modules(p) if stage_of(m)]
     assert bad == []
 
 

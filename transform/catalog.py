@@ -8,20 +8,13 @@ from __future__ import annotations
 import csv
 import hashlib
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
+from hotline_budgets.records import CodeList
 from hotline_budgets.text import normalize_name
 
 CATALOG_DIR = Path(__file__).parent / "catalogs"
-
-
-class Classification(StrEnum):
-    """The two code lists a printed code can belong to (SCHEMA.md ``classification``)."""
-
-    FUNCTION = "function"
-    ECONOMIC = "economic"
 
 
 @dataclass(frozen=True)
@@ -66,11 +59,11 @@ class Catalog:
     aliases: dict[str, str]
     version: str
     alias_notes: dict[str, str] = field(default_factory=dict)
-    indexes: dict[Classification, CodeIndex] = field(default_factory=dict, repr=False)
+    indexes: dict[CodeList, CodeIndex] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self.indexes = {Classification.FUNCTION: CodeIndex(self.function),
-                        Classification.ECONOMIC: CodeIndex(self.economic)}
+        self.indexes = {CodeList.FUNCTION: CodeIndex(self.function),
+                        CodeList.ECONOMIC: CodeIndex(self.economic)}
 
     def canonical(self, name: str) -> str:
         """A printed name with punctuation normalised and known variants replaced."""
@@ -79,11 +72,11 @@ class Catalog:
 
     def table(self, classification: str) -> dict[str, CodeEntry]:
         """Every code of one classification, whatever its years."""
-        return self.indexes[Classification(classification)].entries
+        return self.indexes[CodeList(classification)].entries
 
     def entry(self, classification: str, code: str, year: int | None = None) -> CodeEntry | None:
         """The catalog's entry for ``code`` when it is known in fiscal ``year`` (any year: None)."""
-        return self.indexes[Classification(classification)].get(code, year)
+        return self.indexes[CodeList(classification)].get(code, year)
 
     def knows(self, classification: str, code: str, year: int | None = None) -> bool:
         return self.entry(classification, code, year) is not None
@@ -100,7 +93,7 @@ class Catalog:
         Codes known in ``year`` are preferred; the years are evidence (the reports a code was
         seen in), so a name no code of that year carries falls back to the codes of any year."""
         wanted = self.canonical(name)
-        named = [e for e in self.indexes[Classification.FUNCTION].children(parent)
+        named = [e for e in self.indexes[CodeList.FUNCTION].children(parent)
                  if self.canonical(e.name) == wanted]
         in_year = [e for e in named if e.valid_in(year)]
         return [e.code for e in in_year or named]
