@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hotline_budgets.load.cache import (
     VERSIONED,
+    declarations,
     extractor_version,
     folders_digest,
     load_result,
@@ -55,7 +56,11 @@ def test_extractor_version_follows_the_files_not_their_location(tmp_path):
         copies[folder] = tmp_path / folder
         shutil.copytree(package_dir(folder), copies[folder],
                         ignore=shutil.ignore_patterns("__pycache__"))
-    assert folders_digest(copies) == extractor_version()
+    assert folders_digest(copies, declarations()) == extractor_version()
     labels = copies["transform"] / "labels.yaml"
     labels.write_text(labels.read_text(encoding="utf-8") + "\n# a new comment\n", encoding="utf-8")
-    assert folders_digest(copies) != extractor_version()
+    assert folders_digest(copies, declarations()) != extractor_version()
+    statements = tmp_path / "statements.yaml"
+    statements.write_bytes(declarations()[1].read_bytes() + b"\n# edited\n")
+    assert folders_digest({f: package_dir(f) for f in VERSIONED},
+                          [declarations()[0], statements]) != extractor_version()

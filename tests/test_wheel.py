@@ -54,8 +54,9 @@ def test_wheel_has_no_generic_top_level_package(installed):
     tops = {line.split(",")[0].split("/")[0] for line in record.read_text().splitlines()}
     assert tops - {"..", record.parent.name} == {"hotline_budgets"}, tops  # ".." = bin/ scripts
     for data in ("expectations/line_items.json", "samples/registry.yaml", "schema.yaml",
-                 "transform/catalogs/function_codes.csv", "extract/statement_titles.yaml",
-                 "load/identities.sql"):
+                 "statements.yaml", "transform/catalogs/function_codes.csv",
+                 "transform/narrative_rules.yaml", "extract/statement_titles.yaml",
+                 "extract/narrative_layout.yaml", "load/identities.sql", "load/views.sql"):
         assert (site / "hotline_budgets" / data).is_file(), data
 
 
