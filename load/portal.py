@@ -146,7 +146,7 @@ def _downloads_section(files: list, years: list[int]) -> str:
         )
         total = sum(f.size_bytes for f in groups[key])
         title = labels.get(key, f"Fiscal year {key}")
-        is_open = " open" if key in ("", "all") else ""
+        is_open = " open" if key == "" else ""
         out.append(
             f"<details{is_open}><summary>{_e(title)} <span class='muted'>({len(groups[key])} files, "
             f"{_size(total)})</span></summary><table class='files'><thead><tr><th>file</th><th>size</th>"
