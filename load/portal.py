@@ -155,6 +155,24 @@ def _downloads_section(files: list, years: list[int]) -> str:
     return "".join(out)
 
 
+_START_HERE = (
+    ("all/hotline_budgets.duckdb", "Every year in one DuckDB database, with the analyst views"),
+    ("all/csv/line_items.csv", "Every amount as CSV (opens in Excel)"),
+    ("all/csv/total_spending.csv", "One spending figure per report"),
+    ("datapackage.json", "Frictionless Data Package: every field typed and described"),
+    ("README.md", "Units, licence, how to cite, example queries"),
+)
+
+
+def _start_here(files: list) -> str:
+    """The few downloads most readers want, as cards with size and checksum."""
+    by_path = {f.path: f for f in files}
+    cards = [f"<a class='dl' href='{_e(path)}'><b>{_e(path)}</b><span>{_e(what)}</span>"
+             f"<span class='muted'>{_size(f.size_bytes)} · sha256 {f.sha256[:12]}…</span></a>"
+             for path, what in _START_HERE if (f := by_path.get(path))]
+    return "<div class='cards'>" + "".join(cards) + "</div>"
+
+
 def _dictionary_section() -> str:
     out = []
     for kind, objects in (("table", load_schema()), ("view", load_views())):
@@ -231,6 +249,7 @@ def render_portal(
         quality=_quality_section(summary, diff),
         reports=_reports_section(reports, spending),
         downloads=_downloads_section(files, years),
+        start=_start_here(files),
         dictionary=_dictionary_section(),
         data=_chart_data(views),
         css=css,

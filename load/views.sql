@@ -119,7 +119,8 @@ CREATE OR REPLACE VIEW coverage AS
 -- missing (not printed, or the report could not be read at all)? One row for every statement the
 -- pipeline looks for in a report of that kind (the statements recorded for any report of the same
 -- report_kind), so a rejected or needs_ocr report shows every statement as missing instead of
--- disappearing. The report's status and status_reason are repeated on every row.
+-- disappearing (a report of a kind for which no statement is recorded at all gets one row with
+-- statement NULL). The report's status and status_reason are repeated on every row.
 WITH expected AS (
   SELECT DISTINCT r.report_kind, s.statement
   FROM statements s JOIN reports r USING (report_id)
@@ -137,7 +138,13 @@ SELECT r.report_id,
        r.status_reason
 FROM reports r
 JOIN expected e ON e.report_kind = r.report_kind
-LEFT JOIN statements s ON s.report_id = r.report_id AND s.statement = e.statement;
+LEFT JOIN statements s ON s.report_id = r.report_id AND s.statement = e.statement
+UNION ALL
+-- a report of a kind no other report shows statements for still has one row (statement NULL)
+SELECT r.report_id, r.entity_name, r.fiscal_year, r.report_kind, NULL, 'missing', 0, 0,
+       r.status, r.status_reason
+FROM reports r
+WHERE r.report_kind NOT IN (SELECT report_kind FROM expected);
 
 CREATE OR REPLACE VIEW reconciliation AS
 -- Per report and accounting identity: the printed total (expected_wan), the sum of the printed

@@ -151,3 +151,23 @@ def test_cli_release_without_data_is_one_line(tmp_path, capsys):
     assert main(["release", "--warehouse", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("hotline-budgets: error: no published data") and "\n" not in err
+
+
+def test_coverage_never_drops_an_unreadable_report(tmp_path):
+    """A needs_ocr report whose kind no other report shows statements for still has a row."""
+    from hotline_budgets.load.release import write_duckdb
+
+    schema = load_schema()
+    tables = {name: t.to_arrow([]) for name, t in schema.items()}
+    tables["reports"] = schema["reports"].to_arrow([dict(
+        report_id="scan", fiscal_year=2025, report_kind="final_accounts", scope="unit",
+        entity_name="单位", region_code="000000", source_url="scan.pdf", status="needs_ocr",
+        status_reason="needs OCR")])
+    write_duckdb(tables, tmp_path / "one.duckdb")
+    con = duckdb.connect(str(tmp_path / "one.duckdb"), read_only=True)
+    try:
+        rows = con.execute("SELECT report_id, statement, coverage, report_status FROM coverage").fetchall()
+        assert rows == [("scan", None, "missing", "needs_ocr")]
+        assert con.execute("SELECT spending_wan, basis FROM total_spending").fetchall() == [(None, "none")]
+    finally:
+        con.close()
