@@ -159,7 +159,7 @@ def test_coverage_never_drops_an_unreadable_report(tmp_path):
 
     schema = load_schema()
     tables = {name: t.to_arrow([]) for name, t in schema.items()}
-    tables["reports"] = schema["reports"].to_arrow([dict(
+    tables["reports"] = schema["reports"].to_arrow([schema["reports"].row(
         report_id="scan", fiscal_year=2025, report_kind="final_accounts", scope="unit",
         entity_name="单位", region_code="000000", source_url="scan.pdf", status="needs_ocr",
         status_reason="needs OCR")])
