@@ -54,6 +54,12 @@ class Limits:
     retries: int = 2  # extra attempts for transient failures
     backoff_s: float = 1.0  # first wait; doubles each retry
 
+    @classmethod
+    def from_env(cls) -> Limits:
+        """Defaults, with the size cap from ``HOTLINE_MAX_MB`` when set."""
+        mb = os.environ.get("HOTLINE_MAX_MB")
+        return cls(max_bytes=int(float(mb) * 1024 * 1024)) if mb else cls()
+
 
 @dataclass(frozen=True)
 class Validators:

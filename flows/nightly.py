@@ -91,7 +91,7 @@ class RunContext:
     warehouse: Path
     catalog: Catalog
     state: dict[str, SourceState]
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = field(default_factory=Limits.from_env)
     budget: Budget = field(default_factory=Budget.from_env)
     _extractor: Extractor | None = None
 

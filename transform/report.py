@@ -110,7 +110,8 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
     except NeedsOcr as exc:
         return rejected_result(entry, catalog, f"needs OCR: {exc}", fetched, status="needs_ocr")
     except Exception as exc:  # pdfminer raises many kinds on a damaged file
-        return rejected_result(entry, catalog, f"cannot open PDF: {type(exc).__name__}: {exc}", fetched)
+        inner = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc  # pdfplumber wraps
+        return rejected_result(entry, catalog, f"cannot open PDF: {type(inner).__name__}: {inner}", fetched)
 
     scan = scan_tables(pdf_bytes)
     table_facts: list[Fact] = []
