@@ -2,18 +2,21 @@
 
 A pathological PDF (a decompression bomb, a page that takes pdfminer an hour) must be stopped
 and reported while the night goes on. The worker process is started once (spawn: no fork of a
-process that runs Prefect's threads) and reused for every report; it is killed and replaced only
+process that runs Prefect's threads, no re-import of the caller's main module: it is
+``python -m hotline_budgets.flows.isolation`` talking over two pipes) and reused for every report; it is killed and replaced only
 when a report overruns its budget or the worker dies. Each pool is one worker; a task runner
 that extracts in parallel gives each of its threads its own ``Extractor``.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import resource
+import subprocess
+import sys
 import threading
 import time
+from multiprocessing.connection import Connection
 from dataclasses import dataclass
 
 from hotline_budgets.extract.fetch import FetchedReport
@@ -77,6 +80,26 @@ def _serve(conn, memory_mb: int) -> None:
             conn.send(("error", "exception", type(exc).__name__))
 
 
+class _Duplex:
+    """A reading and a writing Connection used as one (send, recv, poll, close)."""
+
+    def __init__(self, reader: Connection, writer: Connection) -> None:
+        self.reader, self.writer = reader, writer
+
+    def send(self, obj) -> None:
+        self.writer.send(obj)
+
+    def recv(self):
+        return self.reader.recv()
+
+    def poll(self, timeout: float) -> bool:
+        return self.reader.poll(timeout)
+
+    def close(self) -> None:
+        self.reader.close()
+        self.writer.close()
+
+
 class Extractor:
     """One reusable worker process; ``run`` is thread-safe (one report at a time)."""
 
@@ -88,22 +111,33 @@ class Extractor:
         self.catalog_version: str | None = None
 
     def _start(self) -> None:
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_serve, args=(child, self.budget.memory_mb), daemon=True,
-                           name="hotline-extract")
-        proc.start()
-        child.close()
-        if not parent.poll(120):
+        to_child_r, to_child_w = os.pipe()
+        to_parent_r, to_parent_w = os.pipe()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hotline_budgets.flows.isolation", str(to_child_r),
+             str(to_parent_w), str(self.budget.memory_mb)],
+            pass_fds=(to_child_r, to_parent_w), stdin=subprocess.DEVNULL)
+        os.close(to_child_r)
+        os.close(to_parent_w)
+        conn = _Duplex(Connection(to_parent_r, writable=False), Connection(to_child_w, readable=False))
+        try:
+            if not conn.poll(120):
+                raise ExtractionStopped("the extraction worker did not start within 120 s")
+            _, self.catalog_version = conn.recv()
+        except (EOFError, OSError) as exc:
             proc.kill()
-            raise ExtractionStopped("the extraction worker did not start within 120 s")
-        _, self.catalog_version = parent.recv()
-        self._proc, self._conn = proc, parent
+            conn.close()
+            raise ExtractionStopped(f"the extraction worker could not start ({type(exc).__name__})") from None
+        except ExtractionStopped:
+            proc.kill()
+            conn.close()
+            raise
+        self._proc, self._conn = proc, conn
 
     def _kill(self) -> None:
         if self._proc is not None:
             self._proc.kill()
-            self._proc.join(5)
+            self._proc.wait(5)
         if self._conn is not None:
             self._conn.close()
         self._proc = self._conn = None
@@ -111,7 +145,7 @@ class Extractor:
     def run(self, entry: RegistryEntry, fetched: FetchedReport) -> ReportResult:
         """process_report in the worker; raises ExtractionStopped with a maintainer's reason."""
         with self._lock:
-            if self._proc is None or not self._proc.is_alive():
+            if self._proc is None or self._proc.poll() is not None:
                 self._start()
             started = time.monotonic()
             try:
@@ -122,7 +156,7 @@ class Extractor:
                         f"stopped after {self.budget.seconds:g} s (the wall-clock budget per report)")
                 message = self._conn.recv()
             except (EOFError, OSError, BrokenPipeError):
-                code = self._proc.exitcode if self._proc is not None else None
+                code = self._proc.wait(5) if self._proc is not None else None
                 self._kill()
                 how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
                 raise ExtractionStopped(f"the extraction process died ({how}) after"
@@ -142,7 +176,10 @@ class Extractor:
                 except OSError:
                     pass
             if self._proc is not None:
-                self._proc.join(2)
+                try:
+                    self._proc.wait(2)
+                except subprocess.TimeoutExpired:
+                    pass
             self._kill()
 
     def __enter__(self) -> Extractor:
@@ -150,3 +187,8 @@ class Extractor:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+if __name__ == "__main__":  # the worker: python -m hotline_budgets.flows.isolation RFD WFD MB
+    _serve(_Duplex(Connection(int(sys.argv[1]), writable=False),
+                   Connection(int(sys.argv[2]), readable=False)), int(sys.argv[3]))

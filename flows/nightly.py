@@ -113,6 +113,7 @@ _EXCEPTION_WORDS = {
     "PDFSyntaxError": "the file is not a readable PDF (damaged or truncated)",
     "PSEOF": "the PDF ends unexpectedly (truncated)",
     "PdfiumError": "the PDF cannot be opened (damaged)",
+    "MemoryError": "over the memory budget per report (HOTLINE_REPORT_MEMORY_MB)",
 }
 
 
