@@ -1,10 +1,10 @@
 """Extraction in a separate process, with a wall-clock and a memory budget per report.
 
 A pathological PDF (a decompression bomb, a page that takes pdfminer an hour) must be stopped
-and reported while the night goes on. The worker process is started once (spawn: no fork of a
-process that runs Prefect's threads, no re-import of the caller's main module: it is
-``python -m hotline_budgets.flows.isolation`` talking over two pipes) and reused for every report; it is killed and replaced only
-when a report overruns its budget or the worker dies. Each pool is one worker; a task runner
+and reported while the night goes on. The worker is ``python -m hotline_budgets.flows.isolation``
+talking over two pipes (no fork of a process that runs Prefect's threads, no re-import of the
+caller's main module), started once and reused for every report; it is killed and replaced only
+when a report overruns its budget or the worker dies. One Extractor is one worker; a task runner
 that extracts in parallel gives each of its threads its own ``Extractor``.
 """
 
@@ -16,8 +16,8 @@ import subprocess
 import sys
 import threading
 import time
-from multiprocessing.connection import Connection
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 from hotline_budgets.extract.fetch import FetchedReport
 from hotline_budgets.registry import RegistryEntry

@@ -186,8 +186,8 @@ def _stale_or_rejected(entry: RegistryEntry, ctx: RunContext, reason: str, stage
 def process_entry(entry: RegistryEntry, ctx: RunContext, *, dry: bool = False) -> ReportOutcome | None:
     """Fetch, extract, check and conform one report; never raises.
 
-    ``dry`` answers "is this report unchanged?" without extracting: it returns None as soon as
-    anything would have to be done (new bytes, new code, a failed fetch).
+    ``dry`` answers "what would tonight publish for it?" without extracting or retrying: it
+    returns None as soon as real work is needed (new bytes, new code, a transient failure).
     """
     started = time.monotonic()
     src = ctx.state.get(entry.report_id)
@@ -199,9 +199,10 @@ def process_entry(entry: RegistryEntry, ctx: RunContext, *, dry: bool = False) -
             fetched = fetch_report(entry, ctx.warehouse / "raw", ctx.limits, previous)
         else:
             fetched = fetch_with_retries(entry, ctx.warehouse / "raw", ctx.limits, previous)
-    except FetchError as exc:
-        return None if dry else _stale_or_rejected(entry, ctx, f"fetch failed: {exc}", "fetch",
-                                                    None, started)
+    except FetchError as exc:  # a dry run retries nothing: a transient failure means "work"
+        if dry and exc.is_transient:
+            return None
+        return _stale_or_rejected(entry, ctx, f"fetch failed: {exc}", "fetch", None, started)
     except Exception as exc:  # a defect in fetching: still this report's problem only
         return None if dry else _stale_or_rejected(
             entry, ctx, f"fetch failed: {type(exc).__name__}", "fetch", None, started)
@@ -217,7 +218,7 @@ def process_entry(entry: RegistryEntry, ctx: RunContext, *, dry: bool = False) -
             result.report["is_cached"] = True
         elif src and src.last_good_key and src.last_good_key != key:
             # tonight's bytes were already found bad: keep the last good version
-            return None if dry else _stale_or_rejected(
+            return _stale_or_rejected(
                 entry, ctx, result.report.get("status_reason") or result.report["status"],
                 "extract", fetched, started)
         try:

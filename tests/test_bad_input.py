@@ -126,7 +126,8 @@ def test_no_byte_of_a_rejected_input_is_published(bad_run):
     warehouse, _, summary = bad_run
     con = duckdb.connect(str(warehouse / "hotline_budgets.duckdb"), read_only=True)
     try:
-        reasons = con.execute("SELECT string_agg(coalesce(status_reason, ''), '|') FROM reports").fetchone()[0]
+        reasons = con.execute(
+            "SELECT string_agg(coalesce(status_reason, ''), '|') FROM reports").fetchone()[0]
         published = {r for (r,) in con.execute("SELECT DISTINCT report_id FROM line_items").fetchall()}
         n_reports = con.execute("SELECT count(*) FROM reports").fetchone()[0]
     finally:
