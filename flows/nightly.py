@@ -336,6 +336,7 @@ class RunSummary:
     started_at: datetime
     seconds: float = 0.0
     noop: bool = False  # decided before Prefect started: nothing changed
+    problems: list[str] = field(default_factory=list)  # run-level faults (all-years database)
 
     @property
     def results(self) -> list[ReportResult]:
@@ -353,7 +354,8 @@ class RunSummary:
     def exit_code(self) -> int:
         """0 all fresh; 3 the run completed but some report is not fresh or a year failed."""
         fresh = all(o.status == FRESH for o in self.outcomes)
-        return 0 if fresh and all(y.action != "failed" for y in self.years) else 3
+        ok = fresh and not self.problems and all(y.action != "failed" for y in self.years)
+        return 0 if ok else 3
 
 
 class WarehouseBusy(RuntimeError):
@@ -435,6 +437,7 @@ def write_run_summary(warehouse: Path, summary: RunSummary) -> Path:
                          source_sha256=o.result.report.get("source_sha256"))
                     for o in summary.outcomes],
         "changes": [f"{o.entry.report_id}: {o.change}" for o in summary.outcomes if o.change],
+        "problems": summary.problems,
         "years": [dict(year=y.year, action=y.action, detail=y.detail,
                        expectation_failures=y.expectation_failures) for y in summary.years],
         "written": [str(p) for p in summary.written],
@@ -512,7 +515,8 @@ def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None
         failed_years = {y.year: y.detail for y in year_outcomes if y.action == "failed"}
         for o in outcomes:  # a year that could not be published: its reports say so
             if o.entry.fiscal_year in failed_years:
-                o.result.report |= {"status": "stale" if o.status == FRESH else o.status,
+                had_version = current_version(warehouse, o.entry.fiscal_year) is not None
+                o.result.report |= {"status": "stale" if had_version else "rejected",
                                     "status_reason": f"publishing {o.entry.fiscal_year} failed:"
                                     f" {failed_years[o.entry.fiscal_year]}; the previous version"
                                     " stays published"}
@@ -520,13 +524,20 @@ def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None
         digest = _versions_digest(ctx.state)
         written = [y.path for y in year_outcomes if y.action == "rewritten" and y.path]
         all_years = warehouse / ALL_YEARS_DB
+        problems = []
         if not all_years_is_current(warehouse, digest):
-            all_years = publish_all_years(warehouse, set(CATALOG_TABLES),
-                                          {"report_versions": _versions_table(ctx.state)}, digest)
-            written.append(all_years)
+            try:
+                all_years = publish_all_years(warehouse, set(CATALOG_TABLES),
+                                              {"report_versions": _versions_table(ctx.state)}, digest)
+                written.append(all_years)
+            except Exception as exc:  # the previous all-years database stays; the next run retries
+                problems.append(f"all-years database not rewritten: {type(exc).__name__}:"
+                                f" {safe_reason(str(exc))}")
+                say(problems[-1])
         save_state(warehouse, ctx.state)
         written += after_publish(warehouse, {y.year: y.path for y in year_outcomes if y.path}, all_years)
-        summary = RunSummary(outcomes, year_outcomes, written, started_at, time.monotonic() - t0)
+        summary = RunSummary(outcomes, year_outcomes, written, started_at, time.monotonic() - t0,
+                             problems=problems)
         summary.written.append(write_run_summary(warehouse, summary))
         return summary
 
