@@ -356,7 +356,8 @@ def diff_releases(previous: Path | None, current: Path) -> dict:
     try:
         counts = []
         for name in load_schema():
-            year = "NULL::INTEGER" if name in YEARLESS else "fiscal_year"
+            has_year = "fiscal_year" in load_schema()[name].column_names
+            year = "fiscal_year" if has_year and name not in YEARLESS else "NULL::INTEGER"
             sides = []
             for side, folder in (("old", previous), ("new", current)):
                 con.register(side, _release_table(folder, name))
