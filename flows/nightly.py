@@ -547,8 +547,9 @@ def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None
                                 f" {safe_reason(str(exc))}")
                 say(problems[-1])
         save_state(warehouse, ctx.state)
-        written += after_publish(warehouse, {y.year: y.path for y in year_outcomes if y.path}, all_years,
-                                 problems, say)
+        if written:  # an unchanged night leaves the last release as it is
+            written += after_publish(warehouse, {y.year: y.path for y in year_outcomes if y.path},
+                                     all_years, problems, say)
         summary = RunSummary(outcomes, year_outcomes, written, started_at, time.monotonic() - t0,
                              problems=problems)
         summary.written.append(write_run_summary(warehouse, summary))
