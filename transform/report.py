@@ -11,11 +11,15 @@ from dataclasses import dataclass, field
 from hotline_budgets.extract.fetch import FetchedReport
 from hotline_budgets.extract.narrative import read_narrative
 from hotline_budgets.extract.pdf_text import NeedsOcr, read_page_texts
-from hotline_budgets.extract.tables import scan_tables
+from hotline_budgets.extract.tables import RawTable, scan_tables
 from hotline_budgets.registry import RegistryEntry
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
-from hotline_budgets.transform.table_facts import TableFacts, facts_from_table
+from hotline_budgets.transform.table_facts import (
+    CLASS_NAME_STATEMENTS,
+    TableFacts,
+    facts_from_table,
+)
 
 EXPECTED_STATEMENTS = {
     "final_accounts": [
@@ -102,6 +106,39 @@ def _codes_seen(entry: RegistryEntry, facts: list[Fact], catalog: Catalog) -> li
     return list(seen.values())
 
 
+def join_continuations(tables: list[RawTable]) -> list[RawTable]:
+    """One table per statement where a producer repeats the title on every page.
+
+    Shenzhen, Yantai and Xi'an print "表3 支出总表" again above each continuation page; a table
+    of the same statement starting on the page after the previous one ends, with the same
+    columns, continues it (its repeated header was already split off by the reader).
+    """
+    out: list[RawTable] = []
+    for table in tables:
+        prev = out[-1] if out else None
+        if (prev is not None and prev.statement == table.statement
+                and table.pages[0] == prev.pages[-1] + 1
+                and prev.column_paths == table.column_paths
+                and prev.source_unit == table.source_unit):
+            prev.rows.extend(table.rows)
+            prev.pages.extend(table.pages)
+            prev.printed_empty = prev.printed_empty and table.printed_empty
+            continue
+        out.append(table)
+    return out
+
+
+def _ignored_issues(entry: RegistryEntry, result: TableFacts) -> list[dict]:
+    """Cells deliberately not stored, one issue per statement, page and reason (with amounts)."""
+    grouped: dict[tuple[str, int, str], list[str]] = {}
+    for cell in result.ignored:
+        grouped.setdefault((cell.statement, cell.page, cell.reason), []).append(
+            f"{cell.row_label or '(no label)'} / {cell.column or '(no header)'} = {cell.amount_text}")
+    return [_issue(entry, "ignored_cell", f"not stored, {reason}: " + "; ".join(cells),
+                   statement, page)
+            for (statement, page, reason), cells in grouped.items()]
+
+
 def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalog) -> ReportResult:
     """Extract, key and cross-check one fetched report."""
     pdf_bytes = fetched.read_bytes()
@@ -118,8 +155,14 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
     coverage = {}
     units: set[str] = set()
     best: dict[str, TableFacts] = {}
-    for table in scan.tables:
-        result = facts_from_table(table, catalog, report_kind=entry.report_kind)
+    joined = join_continuations(scan.tables)
+    printed_codes: dict[str, str] = {}
+    # Coded tables first: their code + name pairs resolve the names a summary prints alone.
+    for table in sorted(joined, key=lambda t: t.statement in CLASS_NAME_STATEMENTS):
+        result = facts_from_table(table, catalog, report_kind=entry.report_kind,
+                                  fiscal_year=entry.fiscal_year, printed=printed_codes)
+        printed_codes.update({f.code: f.item_name for f in result.facts
+                              if f.classification == "function" and f.code and f.item_name})
         cov = result.coverage[0]
         prev = best.get(cov.statement)
         if prev is None or cov.nonzero_cells > prev.coverage[0].nonzero_cells:
@@ -133,6 +176,7 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
         table_facts.extend(result.facts)
         units |= result.source_units
         coverage[result.coverage[0].statement] = result.coverage[0]
+        issues += _ignored_issues(entry, result)
         for cell in result.unmapped:
             issues.append(_issue(
                 entry, "unmapped_cell",
