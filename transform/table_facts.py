@@ -28,6 +28,7 @@ UNIT_FACTOR = {"万元": Decimal(1), "千元": Decimal("0.1"), "元": Decimal("0
 IGNORED = "ignored"
 # A 三公 table with no 预算数/决算数 header prints what the report is: a budget or an actual.
 THREE_PUBLIC_DEFAULT_MEASURE = {"budget": "budget", "final_accounts": "actual"}
+TOTAL_ITEMS = {"three_public.total", "three_public.grand_total", "grand_total"}
 _SUBITEM_PREFIX = re.compile(r"^(其中[:：]?)+")
 
 
@@ -38,6 +39,7 @@ class Rule:
     statements: frozenset[str] = frozenset()
     if_taken: str | None = None
     unless_column: re.Pattern[str] | None = None
+    when_column: re.Pattern[str] | None = None  # applies only when some column header matches
 
     def applies(self, statement: str, text: str) -> bool:
         return (not self.statements or statement in self.statements) and bool(
@@ -59,6 +61,7 @@ class LabelBook:
     code_in_label: list[re.Pattern[str]]  # a label that carries its code: [201]一般公共服务支出
     year_label: re.Pattern[str]  # a row or header segment naming a year (2025年预算数, 2026年)
     three_public_fund_segments: re.Pattern[str]
+    other_period: re.Pattern[str]
     ignored_column_rules: list[Rule] = field(default_factory=list)
 
 
@@ -74,6 +77,7 @@ def load_labels(path: Path = LABELS_FILE) -> LabelBook:
                 frozenset(e.get("statements", [])),
                 e.get("if_taken"),
                 re.compile(e["unless_column"]) if "unless_column" in e else None,
+                re.compile(e["when_column"]) if "when_column" in e else None,
             )
             for e in entries
         ]
@@ -91,6 +95,7 @@ def load_labels(path: Path = LABELS_FILE) -> LabelBook:
         code_in_label=[re.compile(p) for p in data["code_in_label"]],
         year_label=re.compile(data["year_label"]),
         three_public_fund_segments=re.compile(data["three_public_fund_segments"]),
+        other_period=re.compile(data["other_period"]),
         ignored_column_rules=[
             Rule(re.compile(e if isinstance(e, str) else e["pattern"]), "ignore",
                  frozenset(() if isinstance(e, str) else e.get("statements", [])))
@@ -139,6 +144,7 @@ class ColumnGroup:
     subname_col: int | None = None  # a second, unheaded label column (transposed tables)
     unit_col: int | None = None  # 预算单位 / 单位名称: rows per budget unit
     year_col: int | None = None  # 年度: rows per year (Shenzhen 三公)
+    ignored: bool = False  # a breakdown SCHEMA has no key for (labels.yaml ignored_group)
     amounts: list[tuple[int, str]] = field(default_factory=list)  # (column index, header path)
 
 
@@ -167,9 +173,10 @@ def fits_contract(amount: Decimal) -> bool:
 def to_wan(amount: Decimal, factor: Decimal) -> Decimal:
     """Exact conversion to 万元: 87,267,272.44 元 is 8726.727244 万元, nothing rounded."""
     value = amount * factor
-    if fits_contract(value):
-        return value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE)).normalize()
-    return value
+    if not fits_contract(value):
+        return value
+    value = value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE)).normalize()
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
 
 
 def _is_text_column(table: RawTable, j: int) -> bool:
@@ -206,6 +213,9 @@ def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
                 secondary = True  # codes after the names: a parallel classification
             if secondary:
                 continue
+            if (kind == "name" and table.statement in CLASS_NAME_STATEMENTS
+                    and book.label_columns["ignored_group"].search(last)):
+                current.ignored = True
             if kind == "unit":
                 current.unit_col = j
             elif kind == "year":
@@ -242,6 +252,8 @@ def _column_meaning(statement: str, path: str, book: LabelBook,
                              if seg not in ("预算数", "决算数") and not book.year_label.search(seg)
                              and not book.three_public_fund_segments.search(seg))
         for rule in book.three_public_items:
+            if rule.when_column and not any(rule.when_column.search(p) for p in all_paths):
+                continue
             if rule.applies(statement, item_path):
                 blocked = rule.unless_column and any(rule.unless_column.search(p) for p in all_paths)
                 item = IGNORED if blocked else rule.value
@@ -251,8 +263,10 @@ def _column_meaning(statement: str, path: str, book: LabelBook,
 
 
 def _other_year(text: str, book: LabelBook, fiscal_year: int | None) -> str | None:
-    """The year a header segment or row label names when it is not the report's year."""
+    """The year (or period) a header or row label names when it is not the report's year."""
     for seg in text.split("/"):
+        if book.other_period.search(seg):
+            return seg
         m = book.year_label.search(seg)
         if m and fiscal_year is not None and int(m.group("year")) != fiscal_year:
             return m.group("year")
@@ -354,7 +368,7 @@ class _RowResolver:
         name = normalize_name(_SUBITEM_PREFIX.sub("", raw))
         if self.statement == "three_public":
             for rule in self.book.three_public_items:
-                if rule.pattern.search(name):
+                if rule.when_column is None and rule.pattern.search(name):
                     return ("item", None, rule.value)
         if side is not None:
             key = "income" if side == "收入" else "expense"
@@ -461,7 +475,8 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                 row_key = (cls, code, None)
             elif has_label and group.subname_col is not None and table.statement == "income":
                 row_key = _transposed_income(name, book)
-            elif has_label and _TOTAL_LABEL.match(name) and group.side is None:
+            elif (has_label and _TOTAL_LABEL.match(name) and group.side is None
+                  and table.statement != "three_public"):
                 row_key = ("item", None, "grand_total")
             elif has_label:
                 row_key = resolver.resolve(name, group.side)
@@ -486,6 +501,9 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                 def ignored(reason: str, cell: tuple = cell) -> None:
                     out.ignored.append(UnmappedCell(*cell, reason))
 
+                if group.ignored:
+                    ignored("breakdown with no SCHEMA key (labels.yaml ignored_group)")
+                    continue
                 if any(r.applies(table.statement, path) for r in book.ignored_column_rules):
                     ignored("column has no SCHEMA measure")
                     continue
@@ -522,6 +540,8 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     measure = cell_key[3]
                     cell_key = cell_key[:3]
                 cls, fact_code, item = cell_key
+                if col_item and item in TOTAL_ITEMS and table.statement == "three_public":
+                    item = col_item  # a 合计 row of a table whose columns are the 三公 items
                 item = item or col_item
                 if measure is None or (cls == "item" and item is None):
                     out.unmapped.append(UnmappedCell(
