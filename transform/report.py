@@ -17,8 +17,12 @@ from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
 from hotline_budgets.transform.table_facts import (
     CLASS_NAME_STATEMENTS,
+    UNIT_FACTOR,
     TableFacts,
     facts_from_table,
+    load_labels,
+    parse_amount,
+    to_wan,
 )
 
 EXPECTED_STATEMENTS = {
@@ -128,6 +132,37 @@ def join_continuations(tables: list[RawTable]) -> list[RawTable]:
     return out
 
 
+def resolve_fund_parent(best: dict[str, TableFacts]) -> None:
+    """Store a summary's unsplit 财政拨款 line as the one fund the appropriation summary shows.
+
+    See labels.yaml ``fund_parent_rows``: the parse keeps the reading under which the summary's
+    income identity holds, and only when another statement of the same report confirms it.
+    """
+    book = load_labels()
+    summary, approp = best.get("summary"), best.get("appropriation_summary")
+    if summary is None or approp is None:
+        return
+    funds = set(book.fund_items)
+    if any(f.item in funds for f in summary.facts):
+        return
+    shown = {f.item: f.amount_wan for f in approp.facts if f.item in funds and f.measure == "total"}
+    if len(shown) != 1:
+        return
+    (item, amount), = shown.items()
+    for cell in list(summary.ignored):
+        if not book.fund_parent_rows.search(cell.row_label):
+            continue
+        value = parse_amount(cell.amount_text)
+        factor = UNIT_FACTOR[next(iter(summary.source_units))]
+        if value is None or to_wan(value, factor) != amount:
+            continue
+        summary.ignored.remove(cell)
+        summary.facts.append(Fact(
+            statement="summary", classification="item", code=None, item=item, measure="total",
+            amount_wan=amount, item_name=cell.row_label, page=cell.page, method="table"))
+        return
+
+
 def _ignored_issues(entry: RegistryEntry, result: TableFacts) -> list[dict]:
     """Cells deliberately not stored, one issue per statement, page and reason (with amounts)."""
     grouped: dict[tuple[str, int, str], list[str]] = {}
@@ -172,6 +207,7 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
             issues.append(_issue(entry, "skipped_table",
                                  f"second table for {dropped.statement} ({dropped.title}) ignored",
                                  dropped.statement, dropped.pages[0]))
+    resolve_fund_parent(best)
     for result in best.values():
         table_facts.extend(result.facts)
         units |= result.source_units

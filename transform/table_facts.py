@@ -9,7 +9,7 @@ an ``UnmappedCell`` for the quality tables.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -62,6 +62,8 @@ class LabelBook:
     year_label: re.Pattern[str]  # a row or header segment naming a year (2025年预算数, 2026年)
     three_public_fund_segments: re.Pattern[str]
     other_period: re.Pattern[str]
+    fund_parent_rows: re.Pattern[str]
+    fund_items: tuple[str, ...]
     ignored_column_rules: list[Rule] = field(default_factory=list)
 
 
@@ -96,6 +98,8 @@ def load_labels(path: Path = LABELS_FILE) -> LabelBook:
         year_label=re.compile(data["year_label"]),
         three_public_fund_segments=re.compile(data["three_public_fund_segments"]),
         other_period=re.compile(data["other_period"]),
+        fund_parent_rows=re.compile(data["fund_parent_rows"]),
+        fund_items=tuple(data["fund_items"]),
         ignored_column_rules=[
             Rule(re.compile(e if isinstance(e, str) else e["pattern"]), "ignore",
                  frozenset(() if isinstance(e, str) else e.get("statements", [])))
@@ -145,6 +149,9 @@ class ColumnGroup:
     unit_col: int | None = None  # 预算单位 / 单位名称: rows per budget unit
     year_col: int | None = None  # 年度: rows per year (Shenzhen 三公)
     ignored: bool = False  # a breakdown SCHEMA has no key for (labels.yaml ignored_group)
+    # a second classification printed beside the first (Yantai: 部门 and 政府 economic codes):
+    # one SCHEMA key then spans several printed rows, whose amounts add up.
+    finer: bool = False
     amounts: list[tuple[int, str]] = field(default_factory=list)  # (column index, header path)
 
 
@@ -212,6 +219,7 @@ def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
             if kind == "code" and current.name_col is not None:
                 secondary = True  # codes after the names: a parallel classification
             if secondary:
+                current.finer = True
                 continue
             if (kind == "name" and table.statement in CLASS_NAME_STATEMENTS
                     and book.label_columns["ignored_group"].search(last)):
@@ -565,6 +573,12 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     page=page,
                     method="table",
                 )
+                if fact.key in seen and group.finer:
+                    first = seen[fact.key]
+                    merged = replace(first, amount_wan=first.amount_wan + fact.amount_wan)
+                    out.facts[out.facts.index(first)] = merged
+                    seen[fact.key] = merged
+                    continue
                 if fact.key in seen:
                     if seen[fact.key].amount_wan != fact.amount_wan:
                         out.unmapped.append(UnmappedCell(
