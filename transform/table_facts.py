@@ -11,21 +11,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
 import yaml
 
 from hotline_budgets.extract.tables import RawTable, is_code
+from hotline_budgets.statements import statements_with
 from hotline_budgets.text import compact, normalize_name
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
 
 LABELS_FILE = Path(__file__).parent / "labels.yaml"
-ECONOMIC_STATEMENTS = {"general_budget_basic_economic", "general_budget_economic"}
-CLASS_NAME_STATEMENTS = {"summary", "appropriation_summary"}
+# Declared per statement in hotline_budgets/statements.yaml (codes, class_name_rows).
+ECONOMIC_STATEMENTS = statements_with(codes="economic")
+CLASS_NAME_STATEMENTS = statements_with(class_name_rows=True)
 UNIT_FACTOR = {"万元": Decimal(1), "千元": Decimal("0.1"), "元": Decimal("0.0001")}
-IGNORED = "ignored"
+
+
+class RowVerdict(StrEnum):
+    """A row (or column) label that gives no cell key, and why."""
+
+    IGNORE = "ignore"  # known and deliberately not stored (ignored_rows, sub-rows, unless_column)
+    UNKNOWN = "unknown"  # printed but not understood: its non-zero cells are unmapped
+    UNLABELLED = "unlabelled"  # no label at all where the table has label columns
+
+
+IGNORED = RowVerdict.IGNORE  # a column whose item is deliberately not stored
 # A 三公 table with no 预算数/决算数 header prints what the report is: a budget or an actual.
 THREE_PUBLIC_DEFAULT_MEASURE = {"budget": "budget", "final_accounts": "actual"}
 TOTAL_ITEMS = {"three_public.total", "three_public.grand_total", "grand_total"}
@@ -372,7 +385,7 @@ class _RowResolver:
         """(classification, code, item) or the string 'ignore' / 'unknown'."""
         raw = compact(label)
         if any(p.search(raw) for p in self.book.ignored_rows):
-            return "ignore"
+            return RowVerdict.IGNORE
         name = normalize_name(_SUBITEM_PREFIX.sub("", raw))
         if self.statement == "three_public":
             for rule in self.book.three_public_items:
@@ -387,7 +400,7 @@ class _RowResolver:
                         item = rule.if_taken
                     if any(item in subs and trigger in self.taken
                            for trigger, subs in self.book.sub_rows_after.items()):
-                        return "ignore"
+                        return RowVerdict.IGNORE
                     self.taken.add(item)
                     return ("item", None, item)
             if side == "支出" and self.statement in CLASS_NAME_STATEMENTS:
@@ -397,7 +410,7 @@ class _RowResolver:
         for rule in self.book.row_items["any"]:
             if rule.pattern.search(name):
                 return ("item", None, rule.value)
-        return "unknown"
+        return RowVerdict.UNKNOWN
 
 
 def _transposed_income(label: str, book: LabelBook) -> tuple | str:
@@ -405,7 +418,7 @@ def _transposed_income(label: str, book: LabelBook) -> tuple | str:
     for rule in book.transposed_income:
         if rule.pattern.search(label):
             return ("item", None, "grand_total", rule.value)
-    return "ignore"
+    return RowVerdict.IGNORE
 
 
 class _UnitRows:
@@ -477,7 +490,7 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                 if year_other:
                     not_stored = not_stored or f"another year ({year_other}) than the report's"
             if not has_label and (group.code_cols or group.name_col is not None):
-                row_key: tuple[str, str | None, str | None] | str = "unlabelled"
+                row_key: tuple[str, str | None, str | None] | str = RowVerdict.UNLABELLED
             elif code:
                 cls = "economic" if table.statement in ECONOMIC_STATEMENTS else "function"
                 row_key = (cls, code, None)
@@ -523,7 +536,7 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     ignored(not_stored)
                     continue
                 if isinstance(row_key, str):
-                    if row_key == "ignore":
+                    if row_key == RowVerdict.IGNORE:
                         ignored("row has no SCHEMA item (labels.yaml ignored_rows)")
                     else:
                         out.unmapped.append(UnmappedCell(
@@ -572,10 +585,12 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     item_name=name or path.split("/")[-1],
                     page=page,
                     method="table",
+                    source_text=text.strip(),
                 )
                 if fact.key in seen and group.finer:
                     first = seen[fact.key]
-                    merged = replace(first, amount_wan=first.amount_wan + fact.amount_wan)
+                    merged = replace(first, amount_wan=first.amount_wan + fact.amount_wan,
+                                     source_text=f"{first.source_text}+{fact.source_text}")
                     out.facts[out.facts.index(first)] = merged
                     seen[fact.key] = merged
                     continue
