@@ -25,7 +25,6 @@ LABELS_FILE = Path(__file__).parent / "labels.yaml"
 ECONOMIC_STATEMENTS = {"general_budget_basic_economic", "general_budget_economic"}
 CLASS_NAME_STATEMENTS = {"summary", "appropriation_summary"}
 UNIT_FACTOR = {"万元": Decimal(1), "千元": Decimal("0.1"), "元": Decimal("0.0001")}
-IGNORED = "ignored"
 # A 三公 table with no 预算数/决算数 header prints what the report is: a budget or an actual.
 THREE_PUBLIC_DEFAULT_MEASURE = {"budget": "budget", "final_accounts": "actual"}
 _SUBITEM_PREFIX = re.compile(r"^(其中[:：]?)+")
@@ -197,8 +196,9 @@ def _column_meaning(statement: str, path: str, book: LabelBook,
         item_path = "/".join(seg for seg in path.split("/") if seg not in ("预算数", "决算数"))
         for rule in book.three_public_items:
             if rule.applies(statement, item_path):
-                blocked = rule.unless_column and any(rule.unless_column.search(p) for p in all_paths)
-                item = IGNORED if blocked else rule.value
+                if rule.unless_column and any(rule.unless_column.search(p) for p in all_paths):
+                    continue  # another column names this total: a later rule says what it is
+                item = rule.value
                 break
     measure = next((r.value for r in book.measures if r.applies(statement, path)), None)
     return item, measure
@@ -328,8 +328,6 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     if row_key != ("item", None, "grand_total"):
                         continue  # per-row split columns have no SCHEMA measure
                     cell_key, measure = ("item", None, total_item), "total"
-                if col_item == IGNORED:
-                    continue
                 if table.statement == "three_public" and measure in (None, "total"):
                     measure = THREE_PUBLIC_DEFAULT_MEASURE.get(report_kind or "", measure)
                 if len(cell_key) == 4:  # transposed: the row names the measure
