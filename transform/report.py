@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 
 from hotline_budgets.extract.fetch import FetchedReport
 from hotline_budgets.extract.narrative import read_narrative
-from hotline_budgets.extract.pdf_text import NeedsOcr, read_page_texts
-from hotline_budgets.extract.tables import scan_tables
+from hotline_budgets.extract.pdf_text import NeedsOcr
+from hotline_budgets.extract.tables import read_pdf
 from hotline_budgets.registry import RegistryEntry
 from hotline_budgets.transform.catalog import Catalog
+from hotline_budgets.transform.choose import reading_rank
 from hotline_budgets.transform.facts import Fact
 from hotline_budgets.transform.table_facts import TableFacts, facts_from_table
 
@@ -106,13 +107,12 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
     """Extract, key and cross-check one fetched report."""
     pdf_bytes = fetched.read_bytes()
     try:
-        text = read_page_texts(pdf_bytes)
+        text, scan = read_pdf(pdf_bytes)
     except NeedsOcr as exc:
         return rejected_result(entry, catalog, f"needs OCR: {exc}", fetched, status="needs_ocr")
     except Exception as exc:  # pdfminer raises many kinds on a damaged file
         return rejected_result(entry, catalog, f"cannot open PDF: {type(exc).__name__}: {exc}", fetched)
 
-    scan = scan_tables(pdf_bytes)
     table_facts: list[Fact] = []
     issues: list[dict] = []
     coverage = {}
@@ -129,6 +129,11 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
             issues.append(_issue(entry, "skipped_table",
                                  f"second table for {dropped.statement} ({dropped.title}) ignored",
                                  dropped.statement, dropped.pages[0]))
+    for table in scan.alternatives:  # another reading of a statement: kept if it reconciles better
+        result = facts_from_table(table, catalog, report_kind=entry.report_kind)
+        st = result.coverage[0].statement
+        if st not in best or reading_rank(result) > reading_rank(best[st]):
+            best[st] = result
     for result in best.values():
         table_facts.extend(result.facts)
         units |= result.source_units
