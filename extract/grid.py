@@ -112,7 +112,7 @@ def group_lines(words: list[Word]) -> list[Line]:
         for w in line:
             prev = cells[-1] if cells else None
             if (prev is not None and not prev.numeric and not is_amount(w.text)
-                    and w.x0 - prev.x1 < 0.5 * max(prev.height, w.bottom - w.top)):
+                    and w.x0 - prev.x1 < 0.35 * max(prev.height, w.bottom - w.top)):
                 prev.text += (" " if w.x0 - prev.x1 > 0.15 * prev.height else "") + w.text
                 prev.x1, prev.top, prev.bottom = w.x1, min(prev.top, w.top), max(prev.bottom, w.bottom)
             else:
@@ -174,7 +174,32 @@ def _clusters(cells: list[Cell]) -> list[list[Cell]]:
     return groups
 
 
-def infer_columns(body: list[Line], header: list[Line], rules: list[Rule]) -> Columns:
+def _is_numbering(line: Line) -> bool:
+    """The 栏次 line under a header: column numbers 1 2 3 …, not header text."""
+    texts = [compact(t) for t in line.texts]
+    marks = ("栏次", "行次", "栏", "次")
+    return all(t.isdigit() or t in marks for t in texts) and any(t.isdigit() for t in texts)
+
+
+def join_wrapped(header: list[Line]) -> list[Line]:
+    """Header cells wrapped within their column (the next line centred under them, no gap
+    between) become one cell on the upper line."""
+    lines = [Line(list(ln.cells)) for ln in header]
+    for i, ln in enumerate(lines):
+        for c in ln.cells:
+            for m in range(i + 1, min(i + 4, len(lines))):
+                for d in list(lines[m].cells):
+                    if (abs(d.cx - c.cx) < 3 and -0.5 < d.top - c.bottom < 0.5 * c.height
+                            and not d.numeric and not c.numeric):
+                        c.text += d.text
+                        c.x0, c.x1 = min(c.x0, d.x0), max(c.x1, d.x1)
+                        c.bottom = d.bottom
+                        lines[m].cells.remove(d)
+    return [ln for ln in lines if ln.cells]
+
+
+def infer_columns(body: list[Line], header: list[Line], rules: list[Rule],
+                  numbering: list[Line] | None = None) -> Columns:
     """Columns from the body's alignment, split at vertical rules, plus header-only columns."""
     cells = [c for line in body for c in line.cells]
     numeric = [c for c in cells if c.numeric]
@@ -204,11 +229,22 @@ def infer_columns(body: list[Line], header: list[Line], rules: list[Rule]) -> Co
             if part:
                 split.append((min(c.x0 for c in part), max(c.x1 for c in part)))
     spans = split
-    for line in header:
+    # a leaf header cell over no body column heads a column printed blank on this page
+    body_spans = list(spans)
+    for i, line in enumerate(header + (numbering or [])):
         for c in line.cells:
             t = compact(c.text)
-            if t == "栏次" or t.isdigit() or overlaps(c, spans):
+            if t in ("栏次", "行次") or (t.isdigit() and i < len(header)) or overlaps(c, spans):
                 continue
+            if any(d.x0 < c.x1 and d.x1 > c.x0 for ln in header[i + 1:] for d in ln.cells):
+                continue  # a group header: its columns are the ones below it
+            near = [(max(a - c.x1, c.x0 - b, 0), (a, b)) for a, b in body_spans]
+            gap, (a, b) = min(near, default=(float("inf"), (0.0, 0.0)))
+            headed = any(d is not c and d.x0 < b and d.x1 > a for ln in header for d in ln.cells
+                         if not any(e.x0 < d.x1 and e.x1 > d.x0 for ln2 in header[header.index(ln) + 1:]
+                                    for e in ln2.cells))
+            if gap < 6 + 0.5 * (c.x1 - c.x0) and not headed:
+                continue  # a centred header beside its (right-aligned) column
             spans.append((c.x0, c.x1))
     spans.sort()
     merged: list[tuple[float, float]] = []
@@ -352,6 +388,29 @@ def _box(cells: list[Cell]) -> str:
             f"{max(c.x1 for c in cells):.1f},{max(c.bottom for c in cells):.1f}")
 
 
+def cell_extents(cols: Columns, lo_x: float, hi_x: float) -> list[tuple[float, float]]:
+    """Where each column's printed cells lie: an amount column (right-aligned) runs from its
+    left neighbour's content to just past its own numbers; a text column (left-aligned) from
+    just before its text to its right neighbour's content."""
+    n = len(cols.spans)
+    out = []
+    for j, (a, b) in enumerate(cols.spans):
+        if cols.amount and cols.amount[j]:
+            left = cols.spans[j - 1][1] if j else lo_x
+            out.append((min(left, a), b + 3))
+        else:
+            right = cols.spans[j + 1][0] if j + 1 < n else hi_x
+            out.append((a - 3, max(right, b)))
+    return out
+
+
+def _home(c: Cell, tiles: list[tuple[float, float]]) -> int:
+    inside = [j for j, (a, b) in enumerate(tiles) if a <= c.cx <= b]
+    if inside:
+        return min(inside, key=lambda j: abs((tiles[j][0] + tiles[j][1]) / 2 - c.cx))
+    return min(range(len(tiles)), key=lambda j: min(abs(tiles[j][0] - c.cx), abs(tiles[j][1] - c.cx)))
+
+
 def header_paths(header: list[Line], cols: Columns, rules: list[Rule]) -> list[list[str]]:
     """Per column, the header texts from top to bottom.
 
@@ -365,13 +424,13 @@ def header_paths(header: list[Line], cols: Columns, rules: list[Rule]) -> list[l
         return [[] for _ in range(n)]
     lo_x = min(min(c.x0 for ln in header for c in ln.cells), cols.spans[0][0])
     hi_x = max(max(c.x1 for ln in header for c in ln.cells), cols.spans[-1][1])
-    tiles = [(max(lo, lo_x), min(hi, hi_x)) for lo, hi in cols.bounds]
+    tiles = cell_extents(cols, lo_x, hi_x)
     vrules = [r for r in rules if not r.is_horizontal]
     hy = _horizontal_rules(rules, lo_x, hi_x)
     own: list[list[tuple[int, Cell]]] = [[] for _ in range(n)]  # column → (line, cell)
     claims: dict[int, set[int]] = {}
     cells = [(i, c) for i, ln in enumerate(header) for c in ln.cells]
-    home = {id(c): cols.index(c) for _, c in cells}
+    home = {id(c): _home(c, tiles) for _, c in cells}
     lines_of = [{home[id(c)] for c in ln.cells} for ln in header]
     for i, c in cells:
         cy = (c.top + c.bottom) / 2
@@ -384,6 +443,10 @@ def header_paths(header: list[Line], cols: Columns, rules: list[Rule]) -> list[l
             continue
         k = home[id(c)]
         below = any(k in lines_of[m] for m in range(i + 1, len(header)))
+        # a cell wrapped onto the next line (centred under it, no gap) is one cell, not a group
+        wrapped = any(abs(d.cx - c.cx) < 3 and 0 <= d.top - c.bottom < 0.5 * c.height
+                      for m in range(i + 1, min(i + 3, len(header))) for d in header[m].cells)
+        below = below and not wrapped
         best = {k}
         if below:
             def free(j: int, line: int = i) -> bool:
@@ -414,7 +477,7 @@ def header_paths(header: list[Line], cols: Columns, rules: list[Rule]) -> list[l
             if not t:
                 continue
             wrapped = (prev is not None and claims[id(prev)] == claims[id(c)]
-                       and c.top - prev.bottom < 0.5 * c.height
+                       and -1 < c.top - prev.bottom < 0.5 * c.height
                        and not any(prev.bottom - 1 < y < c.top + 1 for y in hy))
             if wrapped and texts:
                 texts[-1] += t
@@ -434,7 +497,9 @@ def header_paths(header: list[Line], cols: Columns, rules: list[Rule]) -> list[l
 def read_grid(header: list[Line], body: list[Line], rules: list[Rule],
               columns: Columns | None = None) -> Grid:
     """Header and body lines of one region → a grid (columns inferred unless given)."""
-    cols = columns or infer_columns(body, header, rules)
+    numbering = [ln for ln in header if _is_numbering(ln)]
+    header = join_wrapped([ln for ln in header if not _is_numbering(ln)])
+    cols = columns or infer_columns(body, header, rules, numbering)
     rows, boxes = body_rows(body, cols, rules)
     paths = header_paths(header, cols, rules) if columns is None else [[] for _ in cols.spans]
     keep = [j for j in range(len(cols.spans))

@@ -63,6 +63,7 @@ class RawTable:
     printed_empty: bool = False
     boxes: list[list[str]] = field(default_factory=list)  # per row, per column: "x0,top,x1,bottom"
     columns: Columns | None = None
+    title_line: str = ""  # the caption line as printed (公开01表 收入支出决算总表 …)
 
 
 @dataclass
@@ -128,8 +129,8 @@ def match_title(text: str, book: TitleBook) -> tuple[str, str | None] | None:
 def _title_of_line(line: Line, book: TitleBook) -> tuple[str, str | None] | None:
     """A line that is a table's caption: it names a title and says little else."""
     text = normalize_title(line.text)
-    if _NOTE.match(text) or "《" in text or text.endswith("。"):
-        return None
+    if _NOTE.match(text) or any(ch in text for ch in "《》。；"):
+        return None  # a sentence that names a table in passing
     hit = match_title(text, book)
     if hit is None or len(text) > len(hit[0]) + _TITLE_SLACK:
         return None
@@ -174,6 +175,18 @@ def _split_region(lines: list[Line]) -> tuple[list[Line], list[Line], list[Line]
     rest = lines[first + len(body):]
     runs_on = all(_PAGE_NUMBER.match(compact(ln.text)) for ln in rest)
     return captions, header, body, runs_on
+
+
+def _tabular(body: list[Line]) -> bool:
+    """Amounts printed in columns fall on a few shared edges, line after line; a statement
+    flowed as text puts them wherever the words before them end."""
+    per_line = [[c for c in ln.cells if c.numeric] for ln in body]
+    widest = max((len(n) for n in per_line), default=0)
+    if len(body) < 3 or widest == 0:
+        return True
+    edges = sorted(c.x1 if ("." in c.text or "," in c.text) else c.x0 for n in per_line for c in n)
+    clusters = 1 + sum(1 for a, b in zip(edges, edges[1:], strict=False) if b - a > 1.5)
+    return clusters <= 2 * widest + 1
 
 
 def _aligned(body: list[Line], cols: Columns) -> bool:
@@ -232,7 +245,8 @@ class _Scanner:
                     self.skipping = None
                 continue
             table = RawTable(statement=statement, title=title, pages=[pw.page], column_paths=[],
-                             source_unit=_unit_in(lines[i].text) or "万元")
+                             source_unit=_unit_in(lines[i].text) or "万元",
+                             title_line=lines[i].text)
             self.scan.tables.append(table)
             self.current = table
             self._continue(table, region, pw, lines[i].text)
@@ -278,6 +292,11 @@ class _Scanner:
                     self.current = None
                 return
             grid = read_grid(header, body, pw.rules)
+            if len(grid.column_paths) < 2 or not any(grid.columns.amount) or not _tabular(body):
+                # a title followed by text, not by a table (a heading that names the statement)
+                self.scan.tables.remove(table)
+                self.current = None
+                return
             table.column_paths = grid.column_paths
             table.columns = grid.columns
             table.column_x = list(grid.columns.centers) if grid.columns else []

@@ -122,7 +122,7 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
         result = facts_from_table(table, catalog, report_kind=entry.report_kind)
         cov = result.coverage[0]
         prev = best.get(cov.statement)
-        if prev is None or cov.nonzero_cells > prev.coverage[0].nonzero_cells:
+        if prev is None or reading_rank(result) > reading_rank(prev):
             best[cov.statement], result = result, prev
         if result is not None:  # the same statement printed twice: keep the fuller one
             dropped = result.coverage[0]
