@@ -8,17 +8,18 @@ merge (tables win) → check codes against the catalog → build the published r
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from hotline_budgets.extract.fetch import FetchedReport
-from hotline_budgets.extract.pdf_text import NeedsOcr, PdfText, open_pdf, read_page_texts
-from hotline_budgets.extract.tables import RawTable, TableScan, scan_tables
+from hotline_budgets.extract.pdf_text import NeedsOcr, PdfText
+from hotline_budgets.extract.tables import RawTable, TableScan
+from hotline_budgets.extract.tables import read_pdf as read_pdf_tables
 from hotline_budgets.records import IssueKind, Method, Presence, ReportStatus
 from hotline_budgets.registry import RegistryEntry
 from hotline_budgets.schema import load_schema
 from hotline_budgets.statements import expected_statements
 from hotline_budgets.transform.catalog import Catalog
+from hotline_budgets.transform.choose import reading_rank
 from hotline_budgets.transform.facts import Fact
 from hotline_budgets.transform.narrative_facts import NarrativeFacts, read_narrative
 from hotline_budgets.transform.table_facts import (
@@ -113,15 +114,13 @@ def read_pdf(pdf_bytes: bytes) -> PdfRead:
 
     Raises NeedsOcr for a scan without a text layer and PdfUnreadable for a damaged file, before
     the tables are looked for."""
-    with ExitStack() as stack:
-        try:
-            pdf = stack.enter_context(open_pdf(pdf_bytes))
-            text = read_page_texts(pdf)
-        except NeedsOcr:
-            raise
-        except Exception as exc:  # pdfminer raises many kinds on a damaged file
-            raise PdfUnreadable(f"{type(exc).__name__}: {exc}") from exc
-        return PdfRead(text, scan_tables(pdf))
+    try:
+        text, scan = read_pdf_tables(pdf_bytes)
+    except NeedsOcr:
+        raise
+    except Exception as exc:  # pdfminer raises many kinds on a damaged file
+        raise PdfUnreadable(f"{type(exc).__name__}: {exc}") from exc
+    return PdfRead(text, scan)
 
 
 @dataclass
@@ -214,13 +213,20 @@ def key_tables(entry: RegistryEntry, scan: TableScan, catalog: Catalog) -> Keyed
                         if f.classification == "function" and f.code and f.item_name})
         cov = result.coverage[0]
         prev = best.get(cov.statement)
-        if prev is None or cov.nonzero_cells > prev.coverage[0].nonzero_cells:
+        if prev is None or reading_rank(result) > reading_rank(prev):
             best[cov.statement], result = result, prev
         if result is not None:
             dropped = result.coverage[0]
             issues.append(_issue(entry, "skipped_table",
                                  f"second table for {dropped.statement} ({dropped.title}) ignored",
                                  dropped.statement, dropped.pages[0]))
+    for table in join_continuations(scan.alternatives):
+        # another reading of a statement (the ruled grid): kept if it reconciles better
+        result = facts_from_table(table, catalog, report_kind=entry.report_kind,
+                                  fiscal_year=entry.fiscal_year, printed=printed)
+        st = result.coverage[0].statement
+        if st not in best or reading_rank(result) > reading_rank(best[st]):
+            best[st] = result
     resolve_fund_parent(best)
     return KeyedTables(best, issues)
 
@@ -344,10 +350,11 @@ def _source_unit(units: set[str]) -> str:
 # --------------------------------------------------------------------------- the pipeline
 
 
-def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalog) -> ReportResult:
-    """Extract, key and cross-check one fetched report."""
+def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalog,
+                   pdf: PdfRead | None = None) -> ReportResult:
+    """Extract, key and cross-check one fetched report (``pdf``: its reading, when already done)."""
     try:
-        pdf = read_pdf(fetched.read_bytes())
+        pdf = pdf or read_pdf(fetched.read_bytes())
     except NeedsOcr as exc:
         return rejected_result(entry, catalog, f"needs OCR: {exc}", fetched, ReportStatus.NEEDS_OCR)
     except PdfUnreadable as exc:

@@ -276,8 +276,9 @@ def _column_meaning(statement: str, path: str, book: LabelBook,
             if rule.when_column and not any(rule.when_column.search(p) for p in all_paths):
                 continue
             if rule.applies(statement, item_path):
-                blocked = rule.unless_column and any(rule.unless_column.search(p) for p in all_paths)
-                item = IGNORED if blocked else rule.value
+                if rule.unless_column and any(rule.unless_column.search(p) for p in all_paths):
+                    continue  # another column names this total: a later rule says what it is
+                item = rule.value
                 break
     measure = next((r.value for r in book.measures if r.applies(statement, path)), None)
     return item, measure
