@@ -372,6 +372,7 @@ class Scanner:
         if amount == 0 or self.doc.is_loose(at):
             return
         page = self.doc.page_of[at]
+        self.sentence = self._sentence_at(at)
         if marker_end is not None:
             suffix = self.doc.text[marker_end:at]
             marker = list(self.rules.label["path_marker"].finditer(raw))[-1]
@@ -380,6 +381,13 @@ class Scanner:
         for label in label_candidates(raw, self.rules, self.report_kind, self.fiscal_year):
             if self.on_label(label, amount, page):
                 return
+
+    def _sentence_at(self, at: int) -> str:
+        """The sentence printed around position ``at`` (provenance of a narrative fact)."""
+        text, lo, hi = self.doc.text, self.section.start, self.section.end
+        start = max(text.rfind("。", lo, at) + 1, lo)
+        end = text.find("。", at, hi)
+        return text[start:hi if end < 0 else end + 1].replace("\n", "").strip()
 
     def on_path_amount(self, raw: str, suffix: str, depth: int, amount: Decimal, page: int) -> None:
         """"…（款）2026年预算数为A万元": the path's own amount, at the depth of its last marker."""
@@ -471,7 +479,7 @@ class Scanner:
         if measure is None:
             return
         self.facts.append(Fact(statement, classification, code, item, measure, amount, name, page,
-                               "narrative"))
+                               "narrative", source_text=getattr(self, "sentence", None)))
 
 
 # --------------------------------------------------------------------------- entry point

@@ -189,7 +189,8 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
     line_items = [
         dict(report_id=entry.report_id, fiscal_year=entry.fiscal_year, statement=f.statement,
              classification=f.classification, code=f.code, item=f.item, measure=f.measure,
-             amount_wan=f.amount_wan, item_name=f.item_name, page=f.page, method=f.method)
+             amount_wan=f.amount_wan, item_name=f.item_name, page=f.page, method=f.method,
+             source_text=f.source_text, source_bbox=f.source_bbox)
         for f in facts
     ]
     narrative_statements = {f.statement for f in facts if f.method != "table"}

@@ -283,7 +283,8 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
     resolver = _RowResolver(table.statement, catalog, book)
     seen: dict[tuple, Fact] = {}
     nonzero = 0
-    for page, cells in table.rows:
+    for i, (page, cells) in enumerate(table.rows):
+        boxes = table.boxes[i] if i < len(table.boxes) else []
         for group in groups:
             code, name = _row_label(cells, group)
             has_label = bool(code or name)
@@ -350,6 +351,8 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     item_name=name or path.split("/")[-1],
                     page=page,
                     method="table",
+                    source_text=compact(text),
+                    source_bbox=(boxes[j] or None) if j < len(boxes) else None,
                 )
                 if fact.key in seen:
                     if seen[fact.key].amount_wan != fact.amount_wan:
