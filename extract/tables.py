@@ -10,7 +10,6 @@ label or a column *means* is decided in ``transform.table_facts``.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pdfplumber
 import yaml
+from pdfplumber.pdf import PDF
 
 from hotline_budgets.extract.grid import (
     Columns,
@@ -29,8 +29,9 @@ from hotline_budgets.extract.grid import (
     is_data_row,
     read_grid,
 )
-from hotline_budgets.extract.pdf_text import NeedsOcr, PdfText
+from hotline_budgets.extract.pdf_text import open_pdf
 from hotline_budgets.extract.words import PageWords, text_layer_page
+from hotline_budgets.statements import load_statements
 from hotline_budgets.text import compact
 
 __all__ = ["RawTable", "TableScan", "is_amount", "is_code", "is_data_row", "scan_tables", "scan_pages"]
@@ -107,6 +108,7 @@ def load_titles(path: Path = TITLES_FILE) -> TitleBook:
         for statement, names in data["statements"].items()
         for t in names
     ]
+    titles += [(normalize_title(t), s.name) for s in load_statements().values() for t in s.titles]
     titles += [(normalize_title(t), None) for t in data["skipped"]]
     titles.sort(key=lambda pair: len(pair[0]), reverse=True)
     return TitleBook(titles=titles, empty_markers=[compact(m) for m in data["empty_markers"]],
@@ -336,27 +338,21 @@ def wants_page(text: str, previous_wanted: bool, book: TitleBook | None = None) 
     return sum(1 for line in text.splitlines() if _DECIMAL.search(line)) >= 2
 
 
-def scan_tables(pdf_bytes: bytes) -> TableScan:
-    """Every statement table of a PDF's text layer (the PDF is opened once)."""
-    return read_pdf(pdf_bytes)[1]
-
-
-def read_pdf(pdf_bytes: bytes) -> tuple[PdfText, TableScan]:
-    """Open a PDF once: every page's text, and the statement tables of the pages triage keeps,
-    read from their words (and, where a page draws a grid, from its rules as a second reading).
-    Raises NeedsOcr when no page has a text layer."""
+def scan_tables(source: bytes | PDF, texts: list[str] | None = None) -> TableScan:
+    """Every statement table of a PDF's text layer, read from its words (and, where a page
+    draws a grid, from its rules as a second reading). ``source`` is the bytes or the PDF the
+    caller already opened; ``texts`` the page texts it already read (used for triage)."""
     from hotline_budgets.extract.ruled import scan_ruled
 
-    with pdfplumber.open(io.BytesIO(pdf_bytes)) as pdf:
-        texts = [p.extract_text() or "" for p in pdf.pages]
-        if texts and not any(t.strip() for t in texts):
-            raise NeedsOcr(f"none of the {len(texts)} pages has a text layer (image-only scan)")
+    with open_pdf(source) as pdf:
+        if texts is None:
+            texts = [p.extract_text() or "" for p in pdf.pages]
         pages = triaged_pages(pdf, texts)
         scan = scan_pages(pages)
         gridded = {p.page for p in pages if sum(1 for r in p.rules if not r.is_horizontal) >= 4}
         if gridded:  # the grid's continuation pages may have lost their rules: read them too
             scan.alternatives = scan_ruled(pdf, {p.page for p in pages}).tables
-    return PdfText(page_count=len(texts), pages=texts), scan
+    return scan
 
 
 def triaged_pages(pdf: pdfplumber.PDF, texts: list[str]) -> list[PageWords]:
