@@ -220,6 +220,7 @@ class _Scanner:
                 self.scan.skipped.append(SkippedTable("table of contents", pw.page))
             self.current = self.skipping = None
             return
+        prev_open = self.current
         starts = [(i, hit) for i, ln in enumerate(lines) if (hit := _title_of_line(ln, self.book))]
         first = starts[0][0] if starts else len(lines)
         lead = self._cut_at_note(lines[:first])
@@ -234,6 +235,8 @@ class _Scanner:
             self.skipping = None
             if not starts:
                 self._unknown(lines, pw.page)
+        # a table open from the last page, when nothing above this page's first title continues it
+        running = prev_open if not any(is_data_row(ln.texts) for ln in lead.lines) else None
         if starts:
             self.current = self.skipping = None
         for n, (i, (title, statement)) in enumerate(starts):
@@ -246,6 +249,17 @@ class _Scanner:
                 if region.ended:
                     self.skipping = None
                 continue
+            if (n == 0 and running is not None and running.statement == statement
+                    and running.title == title and running.columns is not None):
+                # the title (and header) repeated on a continuation page: 表3 支出总表 on every page
+                self.current = running
+                self._continue(running, region, pw, lines[i].text)
+                if self.current is running:
+                    if region.ended:
+                        self.current = None
+                    continue
+                if pw.page in running.pages:
+                    continue
             table = RawTable(statement=statement, title=title, pages=[pw.page], column_paths=[],
                              source_unit=_unit_in(lines[i].text) or "万元",
                              title_line=lines[i].text)
@@ -320,6 +334,9 @@ def scan_pages(pages: Iterable[PageWords]) -> TableScan:
     scanner = _Scanner()
     for pw in pages:
         scanner.page(pw)
+    # a title line followed by no table (a heading that names it, a title at a page end whose
+    # table never came) is no table; a statement printed empty (本表无数据) is kept
+    scanner.scan.tables = [t for t in scanner.scan.tables if t.columns is not None or t.printed_empty]
     for t in scanner.scan.tables:
         _merge_duplicate_columns(t)
     return scanner.scan

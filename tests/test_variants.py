@@ -77,3 +77,14 @@ def test_every_table_fact_points_at_its_printed_cell(results, style):
         assert 0 <= x0 < x1 <= 842 and 0 <= top < bottom <= 842
         printed = li["source_text"].replace(",", "")
         assert ("," in li["source_text"]) == (STYLES[style].thousands and float(printed) >= 1000)
+
+
+@pytest.mark.parametrize("style", list(STYLES))
+def test_text_facts_survive_every_style(results, style):
+    """The explanation text is read as well (narrative F1 ≥ 0.98 per report)."""
+    if STYLES[style].font == "ttf" and ttf_font_path() is None:
+        pytest.skip("no TrueType CJK font installed")
+    for report_id in sorted(CONTENTS):
+        gold = read_gold_rows(report_id, "narrative", GOLD_DIR)
+        score = _score(gold, _facts(results[(style, report_id)], "narrative"))
+        assert score.f1 >= 0.98, (report_id, score)
