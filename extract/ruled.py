@@ -17,6 +17,7 @@ from hotline_budgets.extract.tables import (
     SkippedTable,
     TableScan,
     UnknownTable,
+    _merge_duplicate_columns,
     load_titles,
     match_title,
 )
@@ -33,6 +34,16 @@ RULED_TABLE_SETTINGS: dict[str, object] = {
 _QUOTES = re.compile(r"[“”\"'‘’「」()（）、，,]")
 _UNIT = re.compile(r"(?:金额)?单位[:：]\s*(万元|千元|元)")
 _TOTAL_PREFIX = re.compile(r"^[一二三四五六七八九十]+[、.]")
+
+class _Row(list):
+    """A grid row of cell texts that also knows each cell's box ("x0,top,x1,bottom")."""
+
+    boxes: list[str]
+
+
+def _bbox(b: tuple[float, float, float, float] | None) -> str:
+    return "" if b is None else f"{b[0]:.1f},{b[1]:.1f},{b[2]:.1f},{b[3]:.1f}"
+
 
 def _expand_merged(table: pdfplumber.table.Table) -> tuple[list[list[str]], list[float | None]]:
     """Grid of cell texts where a merged cell's text fills every position it covers."""
@@ -59,20 +70,24 @@ def _expand_merged(table: pdfplumber.table.Table) -> tuple[list[list[str]], list
     for i, r in enumerate(rows):
         spans = [c for c in r.cells if c is not None]
         y = (max(c[1] for c in spans) + min(c[3] for c in spans)) / 2
-        line = []
+        line, boxes = [], []
         for j in range(n_cols):
             if j < len(r.cells) and r.cells[j] is not None:
                 line.append(texts[i][j] or "")
+                boxes.append(_bbox(r.cells[j]))
                 continue
             x = col_x[j]
-            text = ""
+            text, box = "", ""
             if x is not None:
                 for (x0, top, x1, bottom), t in owners:
                     if x0 <= x <= x1 and top <= y <= bottom:
-                        text = t
+                        text, box = t, _bbox((x0, top, x1, bottom))
                         break
             line.append(text)
-        grid.append([line[j] for j in keep])
+            boxes.append(box)
+        row = _Row(line[j] for j in keep)
+        row.boxes = [boxes[j] for j in keep]
+        grid.append(row)
     return grid, [col_x[j] for j in keep]
 
 
@@ -190,6 +205,7 @@ def scan_ruled(pdf: pdfplumber.PDF, page_numbers: set[int]) -> TableScan:
                     pages=[page_no],
                     column_paths=column_paths(header, n_cols),
                     rows=[(page_no, row) for row in body],
+                    boxes=[_boxes_of(row) for row in body],
                     source_unit=_unit_in(above) or "万元",
                     column_x=col_x,
                 )
@@ -199,33 +215,6 @@ def scan_ruled(pdf: pdfplumber.PDF, page_numbers: set[int]) -> TableScan:
     for t in scan.tables:
         _merge_duplicate_columns(t)
     return scan
-
-
-def _merge_duplicate_columns(table: RawTable) -> None:
-    """Fold adjacent columns with the same header whose cells never disagree.
-
-    Word-drawn tables split one printed column into several grid columns; a value then sits in
-    one of them, or is repeated by merged-cell expansion. Columns that print different values
-    under one header (类 / 款 / 项 digits under 科目编码) are kept apart.
-    """
-    j = 0
-    while j + 1 < len(table.column_paths):
-        left, right = table.column_paths[j], table.column_paths[j + 1]
-        same_header = left == right or not left or not right
-        agree = all(
-            not compact(r[j]) or not compact(r[j + 1]) or compact(r[j]) == compact(r[j + 1])
-            for _, r in table.rows
-        )
-        if same_header and agree:
-            for _, r in table.rows:
-                r[j] = r[j] if compact(r[j]) else r[j + 1]
-                del r[j + 1]
-            table.column_paths[j] = left or right
-            del table.column_paths[j + 1]
-            if j + 1 < len(table.column_x):
-                del table.column_x[j + 1]
-        else:
-            j += 1
 
 
 def _continue_table(current: RawTable, grid: list[list[str]], col_x: list[float | None],
@@ -238,17 +227,32 @@ def _continue_table(current: RawTable, grid: list[list[str]], col_x: list[float 
     _, body = split_header(grid)
     n = len(current.column_paths)
     if body and len(body[0]) != n:
-        body = [_align(row, col_x, current.column_x) for row in body]
+        aligned = []
+        for row in body:
+            new = _Row(_align(row, col_x, current.column_x))
+            new.boxes = _align(_boxes_of(row), col_x, current.column_x, texts=row)
+            aligned.append(new)
+        body = aligned
     current.rows.extend((page_no, row) for row in body)
+    current.boxes.extend(_boxes_of(row) for row in body)
     current.pages.append(page_no)
 
 
-def _align(row: list[str], col_x: list[float | None], target_x: list[float | None]) -> list[str]:
+def _boxes_of(row: list[str]) -> list[str]:
+    return list(getattr(row, "boxes", [""] * len(row)))
+
+
+def _align(row: list[str], col_x: list[float | None], target_x: list[float | None],
+           texts: list[str] | None = None) -> list[str]:
+    """Cells placed on the nearest target column (``texts`` says which cells are printed when
+    ``row`` holds their boxes)."""
     out = [""] * len(target_x)
     known = [(k, x) for k, x in enumerate(target_x) if x is not None]
     for j, text in enumerate(row):
-        if not text or j >= len(col_x) or col_x[j] is None or not known:
+        printed = texts[j] if texts is not None else text
+        if not printed or j >= len(col_x) or col_x[j] is None or not known:
             continue
         k = min(known, key=lambda kx: abs(kx[1] - col_x[j]))[0]
-        out[k] = out[k] or text
+        if texts is None or not (out[k]):
+            out[k] = out[k] or text
     return out

@@ -10,7 +10,6 @@ label or a column *means* is decided in ``transform.table_facts``.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pdfplumber
 import yaml
+from pdfplumber.pdf import PDF
 
 from hotline_budgets.extract.grid import (
     Columns,
@@ -29,7 +29,7 @@ from hotline_budgets.extract.grid import (
     is_data_row,
     read_grid,
 )
-from hotline_budgets.extract.pdf_text import NeedsOcr, PdfText
+from hotline_budgets.extract.pdf_text import open_pdf
 from hotline_budgets.extract.words import PageWords, text_layer_page
 from hotline_budgets.statements import load_statements
 from hotline_budgets.text import compact
@@ -220,6 +220,7 @@ class _Scanner:
                 self.scan.skipped.append(SkippedTable("table of contents", pw.page))
             self.current = self.skipping = None
             return
+        prev_open = self.current
         starts = [(i, hit) for i, ln in enumerate(lines) if (hit := _title_of_line(ln, self.book))]
         first = starts[0][0] if starts else len(lines)
         lead = self._cut_at_note(lines[:first])
@@ -234,6 +235,8 @@ class _Scanner:
             self.skipping = None
             if not starts:
                 self._unknown(lines, pw.page)
+        # a table open from the last page, when nothing above this page's first title continues it
+        running = prev_open if not any(is_data_row(ln.texts) for ln in lead.lines) else None
         if starts:
             self.current = self.skipping = None
         for n, (i, (title, statement)) in enumerate(starts):
@@ -246,6 +249,17 @@ class _Scanner:
                 if region.ended:
                     self.skipping = None
                 continue
+            if (n == 0 and running is not None and running.statement == statement
+                    and running.title == title and running.columns is not None):
+                # the title (and header) repeated on a continuation page: 表3 支出总表 on every page
+                self.current = running
+                self._continue(running, region, pw, lines[i].text)
+                if self.current is running:
+                    if region.ended:
+                        self.current = None
+                    continue
+                if pw.page in running.pages:
+                    continue
             table = RawTable(statement=statement, title=title, pages=[pw.page], column_paths=[],
                              source_unit=_unit_in(lines[i].text) or "万元",
                              title_line=lines[i].text)
@@ -320,6 +334,9 @@ def scan_pages(pages: Iterable[PageWords]) -> TableScan:
     scanner = _Scanner()
     for pw in pages:
         scanner.page(pw)
+    # a title line followed by no table (a heading that names it, a title at a page end whose
+    # table never came) is no table; a statement printed empty (本表无数据) is kept
+    scanner.scan.tables = [t for t in scanner.scan.tables if t.columns is not None or t.printed_empty]
     for t in scanner.scan.tables:
         _merge_duplicate_columns(t)
     return scanner.scan
@@ -338,27 +355,21 @@ def wants_page(text: str, previous_wanted: bool, book: TitleBook | None = None) 
     return sum(1 for line in text.splitlines() if _DECIMAL.search(line)) >= 2
 
 
-def scan_tables(pdf_bytes: bytes) -> TableScan:
-    """Every statement table of a PDF's text layer (the PDF is opened once)."""
-    return read_pdf(pdf_bytes)[1]
-
-
-def read_pdf(pdf_bytes: bytes) -> tuple[PdfText, TableScan]:
-    """Open a PDF once: every page's text, and the statement tables of the pages triage keeps,
-    read from their words (and, where a page draws a grid, from its rules as a second reading).
-    Raises NeedsOcr when no page has a text layer."""
+def scan_tables(source: bytes | PDF, texts: list[str] | None = None) -> TableScan:
+    """Every statement table of a PDF's text layer, read from its words (and, where a page
+    draws a grid, from its rules as a second reading). ``source`` is the bytes or the PDF the
+    caller already opened; ``texts`` the page texts it already read (used for triage)."""
     from hotline_budgets.extract.ruled import scan_ruled
 
-    with pdfplumber.open(io.BytesIO(pdf_bytes)) as pdf:
-        texts = [p.extract_text() or "" for p in pdf.pages]
-        if texts and not any(t.strip() for t in texts):
-            raise NeedsOcr(f"none of the {len(texts)} pages has a text layer (image-only scan)")
+    with open_pdf(source) as pdf:
+        if texts is None:
+            texts = [p.extract_text() or "" for p in pdf.pages]
         pages = triaged_pages(pdf, texts)
         scan = scan_pages(pages)
         gridded = {p.page for p in pages if sum(1 for r in p.rules if not r.is_horizontal) >= 4}
         if gridded:  # the grid's continuation pages may have lost their rules: read them too
             scan.alternatives = scan_ruled(pdf, {p.page for p in pages}).tables
-    return PdfText(page_count=len(texts), pages=texts), scan
+    return scan
 
 
 def triaged_pages(pdf: pdfplumber.PDF, texts: list[str]) -> list[PageWords]:

@@ -8,12 +8,12 @@ merge (tables win) → check codes against the catalog → build the published r
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from hotline_budgets.extract.fetch import FetchedReport
-from hotline_budgets.extract.pdf_text import NeedsOcr, PdfText
-from hotline_budgets.extract.tables import RawTable, TableScan
-from hotline_budgets.extract.tables import read_pdf as read_pdf_tables
+from hotline_budgets.extract.pdf_text import NeedsOcr, PdfText, open_pdf, read_page_texts
+from hotline_budgets.extract.tables import RawTable, TableScan, scan_tables
 from hotline_budgets.records import IssueKind, Method, Presence, ReportStatus
 from hotline_budgets.registry import RegistryEntry
 from hotline_budgets.schema import load_schema
@@ -114,13 +114,15 @@ def read_pdf(pdf_bytes: bytes) -> PdfRead:
 
     Raises NeedsOcr for a scan without a text layer and PdfUnreadable for a damaged file, before
     the tables are looked for."""
-    try:
-        text, scan = read_pdf_tables(pdf_bytes)
-    except NeedsOcr:
-        raise
-    except Exception as exc:  # pdfminer raises many kinds on a damaged file
-        raise PdfUnreadable(f"{type(exc).__name__}: {exc}") from exc
-    return PdfRead(text, scan)
+    with ExitStack() as stack:
+        try:
+            pdf = stack.enter_context(open_pdf(pdf_bytes))
+            text = read_page_texts(pdf)
+        except NeedsOcr:
+            raise
+        except Exception as exc:  # pdfminer raises many kinds on a damaged file
+            raise PdfUnreadable(f"{type(exc).__name__}: {exc}") from exc
+        return PdfRead(text, scan_tables(pdf, text.pages))
 
 
 @dataclass
@@ -157,7 +159,10 @@ def join_continuations(tables: list[RawTable]) -> list[RawTable]:
                 and table.pages[0] == prev.pages[-1] + 1
                 and prev.column_paths == table.column_paths
                 and prev.source_unit == table.source_unit):
+            prev.boxes = prev.boxes[:len(prev.rows)] + [[] for _ in range(len(prev.rows) - len(prev.boxes))]
             prev.rows.extend(table.rows)
+            prev.boxes.extend(table.boxes[:len(table.rows)]
+                              + [[] for _ in range(len(table.rows) - len(table.boxes))])
             prev.pages.extend(table.pages)
             prev.printed_empty = prev.printed_empty and table.printed_empty
             continue
@@ -308,7 +313,7 @@ def line_item_rows(entry: RegistryEntry, facts: list[Fact]) -> list[dict]:
     return [_row("line_items", report_id=entry.report_id, fiscal_year=entry.fiscal_year,
                  statement=f.statement, classification=f.classification, code=f.code, item=f.item,
                  measure=f.measure, amount_wan=f.amount_wan, item_name=f.item_name, page=f.page,
-                 method=f.method, source_text=f.source_text)
+                 method=f.method, source_text=f.source_text, source_bbox=f.source_bbox)
             for f in facts]
 
 

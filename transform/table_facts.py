@@ -467,7 +467,8 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
     units = [_UnitRows() for _ in groups]
     seen: dict[tuple, Fact] = {}
     nonzero = 0
-    for page, cells in table.rows:
+    for i, (page, cells) in enumerate(table.rows):
+        boxes = table.boxes[i] if i < len(table.boxes) else []
         for gi, group in enumerate(groups):
             code, name = _row_label(cells, group, book, carries[gi])
             has_label = bool(code or name)
@@ -586,7 +587,8 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     item_name=name or path.split("/")[-1],
                     page=page,
                     method="table",
-                    source_text=text.strip(),
+                    source_text=compact(text),
+                    source_bbox=(boxes[j] or None) if j < len(boxes) else None,
                 )
                 if fact.key in seen and group.finer:
                     first = seen[fact.key]

@@ -10,6 +10,7 @@ tests and reusable for synthetic corpora (content + style → PDF bytes).
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -41,6 +42,7 @@ class Style:
     rows_per_page: int | None = None  # force a page break after this many body rows
     bottom_margin: float = 50.0  # a larger margin breaks tables at other rows
     repeat_header: bool = True  # print the header again on continuation pages
+    repeat_title: bool = False  # print the title (and unit line) again on continuation pages
     font_size: float = 8.0
 
 
@@ -60,6 +62,7 @@ STYLES: dict[str, Style] = {
         Style("padding_indent", indent="padding", rules="none"),
         Style("split_rows", rows_per_page=11, bottom_margin=120.0, rules="horizontal"),
         Style("no_repeated_header", rows_per_page=13, repeat_header=False, rules="none"),
+        Style("repeated_title", rows_per_page=12, repeat_title=True, rules="grid"),
     ]
 }
 
@@ -164,6 +167,7 @@ class _Doc:
         self.y -= 40
         width = A4[0] - 144
         for para in self.content.narrative:
+            para = re.sub(r"^(#+|-|\*)\s+(?=\D)", "", para)  # the seed's markdown marks are not printed
             for line in _wrap("\u3000\u3000" + _restyle(para, self.style), self.font, size, width):
                 if self.y < 60:
                     self.new_page(A4)
@@ -244,11 +248,7 @@ class _Doc:
         xs = [x0]
         for w in lay.widths:
             xs.append(xs[-1] + w)
-        self.text(size[0] / 2, self.y, _restyle(st.title, self.style), 14, "center")
-        self.y -= 22
-        self.text(x0, self.y, f"编制单位：{_restyle(self.content.entity_name, self.style)}", 9)
-        self.text(xs[-1], self.y, f"单位：{st.unit}", 9, "right")
-        self.y -= 8
+        self._caption(st, xs)
         self._draw_header(st, xs)
         count = 0
         for row in st.rows:
@@ -259,7 +259,9 @@ class _Doc:
                 self._rule(xs[0], xs[-1], self.y, bottom=True)
                 self.new_page(size)
                 count = 0
-                if self.style.repeat_header:
+                if self.style.repeat_title:
+                    self._caption(st, xs)
+                if self.style.repeat_header or self.style.repeat_title:
                     self._draw_header(st, xs)
                 else:
                     self._rule(xs[0], xs[-1], self.y)
@@ -269,6 +271,13 @@ class _Doc:
         if st.empty_note:
             self.y -= 16
             self.text(x0, self.y, st.empty_note, 9)
+
+    def _caption(self, st: StatementContent, xs: list[float]) -> None:
+        self.text(self.size[0] / 2, self.y, _restyle(st.title, self.style), 14, "center")
+        self.y -= 22
+        self.text(xs[0], self.y, f"编制单位：{_restyle(self.content.entity_name, self.style)}", 9)
+        self.text(xs[-1], self.y, f"单位：{st.unit}", 9, "right")
+        self.y -= 8
 
     def _rule(self, xa: float, xb: float, y: float, bottom: bool = False) -> None:
         if self.style.rules == "none":
