@@ -193,10 +193,10 @@ def fits_contract(amount: Decimal) -> bool:
 def to_wan(amount: Decimal, factor: Decimal) -> Decimal:
     """Exact conversion to 万元: 87,267,272.44 元 is 8726.727244 万元, nothing rounded."""
     value = amount * factor
-    if not fits_contract(value):
-        return value
-    value = value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE)).normalize()
-    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -AMOUNT_SCALE and fits_contract(value):
+        return value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE))  # 2838.42347100 → 2838.423471
+    return value
 
 
 def _is_text_column(table: RawTable, j: int) -> bool:
