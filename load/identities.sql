@@ -104,7 +104,7 @@ bottom AS (
 ),
 classes AS (
   SELECT report_id, statement, measure, sum(amount_wan) AS total, count(*) AS n
-  FROM s WHERE classification = 'function' GROUP BY ALL
+  FROM s WHERE classification = 'function' AND length(code) = 3 GROUP BY ALL  -- 类 only (Shenzhen prints 款/项 too)
 )
 SELECT report_id, 'bal:' || statement || ':' || measure AS check_id, statement,
        income_grand AS expected, expense_grand AS computed, 1 AS terms

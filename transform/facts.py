@@ -20,6 +20,7 @@ class Fact:
     page: int
     method: str  # table | narrative | ocr
     source_text: str | None = None  # the amount as printed, or the sentence a narrative fact is from
+    source_bbox: str | None = None  # "x0,top,x1,bottom" on ``page`` where a table prints it
 
     @property
     def key(self) -> tuple[str, str, str, str, str]:

@@ -13,15 +13,25 @@ from dataclasses import dataclass, field
 
 from hotline_budgets.extract.fetch import FetchedReport
 from hotline_budgets.extract.pdf_text import NeedsOcr, PdfText, open_pdf, read_page_texts
-from hotline_budgets.extract.tables import TableScan, scan_tables
+from hotline_budgets.extract.tables import RawTable, TableScan, scan_tables
 from hotline_budgets.records import IssueKind, Method, Presence, ReportStatus
 from hotline_budgets.registry import RegistryEntry
 from hotline_budgets.schema import load_schema
 from hotline_budgets.statements import expected_statements
 from hotline_budgets.transform.catalog import Catalog
+from hotline_budgets.transform.choose import reading_rank
 from hotline_budgets.transform.facts import Fact
 from hotline_budgets.transform.narrative_facts import NarrativeFacts, read_narrative
-from hotline_budgets.transform.table_facts import StatementCoverage, TableFacts, facts_from_table
+from hotline_budgets.transform.table_facts import (
+    CLASS_NAME_STATEMENTS,
+    UNIT_FACTOR,
+    StatementCoverage,
+    TableFacts,
+    facts_from_table,
+    load_labels,
+    parse_amount,
+    to_wan,
+)
 
 
 @dataclass
@@ -114,7 +124,7 @@ def read_pdf(pdf_bytes: bytes) -> PdfRead:
             # pdfplumber wraps the real error (e.g. a password-protected file) in its first argument
             inner = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
             raise PdfUnreadable(f"{type(inner).__name__}: {inner}") from exc
-        return PdfRead(text, scan_tables(pdf))
+        return PdfRead(text, scan_tables(pdf, text.pages))
 
 
 @dataclass
@@ -137,21 +147,94 @@ class KeyedTables:
         return {u for result in self.best.values() for u in result.source_units}
 
 
+def join_continuations(tables: list[RawTable]) -> list[RawTable]:
+    """One table per statement where a producer repeats the title on every page.
+
+    Shenzhen, Yantai and Xi'an print "表3 支出总表" again above each continuation page; a table
+    of the same statement starting on the page after the previous one ends, with the same
+    columns, continues it (its repeated header was already split off by the reader).
+    """
+    out: list[RawTable] = []
+    for table in tables:
+        prev = out[-1] if out else None
+        if (prev is not None and prev.statement == table.statement
+                and table.pages[0] == prev.pages[-1] + 1
+                and prev.column_paths == table.column_paths
+                and prev.source_unit == table.source_unit):
+            prev.boxes = prev.boxes[:len(prev.rows)] + [[] for _ in range(len(prev.rows) - len(prev.boxes))]
+            prev.rows.extend(table.rows)
+            prev.boxes.extend(table.boxes[:len(table.rows)]
+                              + [[] for _ in range(len(table.rows) - len(table.boxes))])
+            prev.pages.extend(table.pages)
+            prev.printed_empty = prev.printed_empty and table.printed_empty
+            continue
+        out.append(table)
+    return out
+
+
+def resolve_fund_parent(best: dict[str, TableFacts]) -> None:
+    """Store a summary's unsplit 财政拨款 line as the one fund the appropriation summary shows.
+
+    See labels.yaml ``fund_parent_rows``: the parse keeps the reading under which the summary's
+    income identity holds, and only when another statement of the same report confirms it.
+    """
+    book = load_labels()
+    summary, approp = best.get("summary"), best.get("appropriation_summary")
+    if summary is None or approp is None:
+        return
+    funds = set(book.fund_items)
+    if any(f.item in funds for f in summary.facts):
+        return
+    shown = {f.item: f.amount_wan for f in approp.facts if f.item in funds and f.measure == "total"}
+    if len(shown) != 1:
+        return
+    (item, amount), = shown.items()
+    factor = UNIT_FACTOR[next(iter(summary.source_units))]
+    for cell in list(summary.ignored):
+        value = parse_amount(cell.amount_text)
+        if (not book.fund_parent_rows.search(cell.row_label) or value is None
+                or to_wan(value, factor) != amount):
+            continue
+        summary.ignored.remove(cell)
+        summary.facts.append(Fact(
+            statement="summary", classification="item", code=None, item=item, measure="total",
+            amount_wan=amount, item_name=cell.row_label, page=cell.page, method="table",
+            source_text=cell.amount_text))
+        return
+
+
 def key_tables(entry: RegistryEntry, scan: TableScan, catalog: Catalog) -> KeyedTables:
-    """Every table → facts; a statement printed twice keeps the fuller table (the other is noted)."""
+    """Every table → facts; a statement printed twice keeps the fuller table (the other is noted).
+
+    Coded tables are keyed first: their code + name pairs resolve the 款/项 a summary prints by
+    name only.
+    """
     best: dict[str, TableFacts] = {}
     issues: list[dict] = []
-    for table in scan.tables:
-        result = facts_from_table(table, catalog, report_kind=entry.report_kind)
+    printed: dict[str, str] = {}
+    joined = join_continuations(scan.tables)
+    for table in sorted(joined, key=lambda t: t.statement in CLASS_NAME_STATEMENTS):
+        result = facts_from_table(table, catalog, report_kind=entry.report_kind,
+                                  fiscal_year=entry.fiscal_year, printed=printed)
+        printed.update({f.code: f.item_name for f in result.facts
+                        if f.classification == "function" and f.code and f.item_name})
         cov = result.coverage[0]
         prev = best.get(cov.statement)
-        if prev is None or cov.nonzero_cells > prev.coverage[0].nonzero_cells:
+        if prev is None or reading_rank(result) > reading_rank(prev):
             best[cov.statement], result = result, prev
         if result is not None:
             dropped = result.coverage[0]
             issues.append(_issue(entry, "skipped_table",
                                  f"second table for {dropped.statement} ({dropped.title}) ignored",
                                  dropped.statement, dropped.pages[0]))
+    for table in join_continuations(scan.alternatives):
+        # another reading of a statement (the ruled grid): kept if it reconciles better
+        result = facts_from_table(table, catalog, report_kind=entry.report_kind,
+                                  fiscal_year=entry.fiscal_year, printed=printed)
+        st = result.coverage[0].statement
+        if st not in best or reading_rank(result) > reading_rank(best[st]):
+            best[st] = result
+    resolve_fund_parent(best)
     return KeyedTables(best, issues)
 
 
@@ -160,11 +243,23 @@ def table_issues(entry: RegistryEntry, keyed: KeyedTables, scan: TableScan) -> l
     issues = [_issue(entry, "unmapped_cell", f"{cell.reason}: row {cell.row_label!r}, column"
                      f" {cell.column!r}, value {cell.amount_text}", cell.statement, cell.page)
               for result in keyed.best.values() for cell in result.unmapped]
+    issues += [issue for result in keyed.best.values() for issue in _ignored_issues(entry, result)]
     issues += [_issue(entry, "skipped_table", f"table {s.title!r} has no statement in SCHEMA.md",
                       None, s.page) for s in scan.skipped]
     issues += [_issue(entry, "unknown_table", f"table under {u.context!r} names no known statement",
                       None, u.page) for u in scan.unknown]
     return issues
+
+
+def _ignored_issues(entry: RegistryEntry, result: TableFacts) -> list[dict]:
+    """Cells deliberately not stored, one issue per statement, page and reason (with amounts)."""
+    grouped: dict[tuple[str, int, str], list[str]] = {}
+    for cell in result.ignored:
+        grouped.setdefault((cell.statement, cell.page, cell.reason), []).append(
+            f"{cell.row_label or '(no label)'} / {cell.column or '(no header)'} = {cell.amount_text}")
+    return [_issue(entry, "ignored_cell", f"not stored, {reason}: " + "; ".join(cells),
+                   statement, page)
+            for (statement, page, reason), cells in grouped.items()]
 
 
 def read_text_facts(entry: RegistryEntry, pages: list[str], table_facts: list[Fact],
@@ -220,7 +315,7 @@ def line_item_rows(entry: RegistryEntry, facts: list[Fact]) -> list[dict]:
     return [_row("line_items", report_id=entry.report_id, fiscal_year=entry.fiscal_year,
                  statement=f.statement, classification=f.classification, code=f.code, item=f.item,
                  measure=f.measure, amount_wan=f.amount_wan, item_name=f.item_name, page=f.page,
-                 method=f.method, source_text=f.source_text)
+                 method=f.method, source_text=f.source_text, source_bbox=f.source_bbox)
             for f in facts]
 
 
@@ -262,10 +357,11 @@ def _source_unit(units: set[str]) -> str:
 # --------------------------------------------------------------------------- the pipeline
 
 
-def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalog) -> ReportResult:
-    """Extract, key and cross-check one fetched report."""
+def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalog,
+                   pdf: PdfRead | None = None) -> ReportResult:
+    """Extract, key and cross-check one fetched report (``pdf``: its reading, when already done)."""
     try:
-        pdf = read_pdf(fetched.read_bytes())
+        pdf = pdf or read_pdf(fetched.read_bytes())
     except NeedsOcr as exc:
         return rejected_result(entry, catalog, f"needs OCR: {exc}", fetched, ReportStatus.NEEDS_OCR)
     except PdfUnreadable as exc:
