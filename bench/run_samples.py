@@ -27,7 +27,7 @@ def main() -> None:
         except Exception:
             continue
         pages += text.page_count
-        for table in scan_tables(data).tables:
+        for table in scan_tables(data, text.ocr_words).tables:
             facts_from_table(table, catalog)
     elapsed = time.perf_counter() - started
     print(f"pages_with_text {pages}")

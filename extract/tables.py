@@ -13,10 +13,12 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 import pdfplumber
 import yaml
 
+from hotline_budgets.extract.words import CellText, PageWords, Rule, words_to_text
 from hotline_budgets.text import compact
 
 TITLES_FILE = Path(__file__).parent / "statement_titles.yaml"
@@ -115,9 +117,9 @@ def is_code(text: str | None) -> bool:
     return bool(text) and bool(_CODE.match(compact(text)))
 
 
-def _expand_merged(table: pdfplumber.table.Table) -> tuple[list[list[str]], list[float | None]]:
+def _expand_merged(table: pdfplumber.table.Table,
+                   texts: list[list[str | None]]) -> tuple[list[list[str]], list[float | None]]:
     """Grid of cell texts where a merged cell's text fills every position it covers."""
-    texts = table.extract(x_tolerance=1.5)
     rows = table.rows
     n_cols = max(len(r.cells) for r in rows)
     col_x = []
@@ -221,8 +223,117 @@ def _unit_in(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-def scan_tables(pdf_bytes: bytes) -> TableScan:
+FoundTable = tuple[pdfplumber.table.Table, list[list[str | None]]]
+# Rules found in a scan stop a little short of each other: tolerances a bit wider than the
+# text layer's (RULED_TABLE_SETTINGS), in points.
+OCR_EDGE_TOLERANCE = 4.0
+
+
+class _PageView(Protocol):
+    """What scan_tables needs from a page, whether read from its text layer or its OCR words."""
+
+    height: float
+
+    def tables(self) -> list[FoundTable]: ...
+
+    def text(self) -> str: ...
+
+    def text_between(self, top: float, bottom: float) -> str: ...
+
+
+class _PlumberPage:
+    """A typed page: pdfplumber's ruled tables; cells remember their box."""
+
+    def __init__(self, page: pdfplumber.page.Page):
+        self.page = page
+        self.height = float(page.height)
+
+    def tables(self) -> list[FoundTable]:
+        out = []
+        for table in self.page.find_tables(RULED_TABLE_SETTINGS):
+            texts = table.extract(x_tolerance=1.5)
+            out.append((table, [[CellText(t, bbox) if t is not None and bbox is not None else t
+                                 for t, bbox in zip(row, r.cells, strict=False)]
+                                for row, r in zip(texts, table.rows, strict=False)]))
+        return out
+
+    def text(self) -> str:
+        return self.page.extract_text() or ""
+
+    def text_between(self, top: float, bottom: float) -> str:
+        if bottom <= top:
+            return ""
+        return self.page.crop((0, top, self.page.width, bottom)).extract_text() or ""
+
+
+def _rule_edges(rules: list[Rule]) -> list[dict]:
+    """Rules as pdfplumber edges (a horizontal rule at its mid-height, a vertical at mid-width)."""
+    edges = []
+    for r in rules:
+        if r.is_horizontal:
+            y = (r.top + r.bottom) / 2
+            edges.append(dict(x0=r.x0, x1=r.x1, top=y, bottom=y, width=r.x1 - r.x0, height=0.0,
+                              orientation="h"))
+        else:
+            x = (r.x0 + r.x1) / 2
+            edges.append(dict(x0=x, x1=x, top=r.top, bottom=r.bottom, width=0.0,
+                              height=r.bottom - r.top, orientation="v"))
+    return edges
+
+
+class _WordsPage:
+    """A scanned page: ruled tables rebuilt from the rules found in the image, cells filled
+    with the OCR words whose centre falls inside them."""
+
+    def __init__(self, pw: PageWords):
+        self.pw = pw
+        self.height = float(pw.height)
+
+    def tables(self) -> list[FoundTable]:
+        from pdfplumber.table import (
+            Table,
+            cells_to_tables,
+            edges_to_intersections,
+            intersections_to_cells,
+            merge_edges,
+        )
+
+        tol = OCR_EDGE_TOLERANCE
+        edges = merge_edges(_rule_edges(self.pw.rules), tol, tol, tol, tol)
+        edges = [e for e in edges if (e["x1"] - e["x0"]) + (e["bottom"] - e["top"]) >= 3 * tol]
+        cells = intersections_to_cells(edges_to_intersections(edges, tol, tol))
+        out = []
+        for group in cells_to_tables(cells):
+            if len(group) < 2:
+                continue
+            table = Table(None, group)  # type: ignore[arg-type]  # rows/bbox need only cells
+            out.append((table, [[self._cell_text(c) if c is not None else None for c in r.cells]
+                                for r in table.rows]))
+        return out
+
+    def _cell_text(self, bbox: tuple[float, float, float, float]) -> CellText:
+        x0, top, x1, bottom = bbox
+        inside = [w for w in self.pw.words
+                  if x0 <= (w.x0 + w.x1) / 2 <= x1 and top <= (w.top + w.bottom) / 2 <= bottom]
+        if not inside:
+            return CellText("", bbox, None, "ocr")
+        box = (min(w.x0 for w in inside), min(w.top for w in inside),
+               max(w.x1 for w in inside), max(w.bottom for w in inside))
+        conf = min((w.confidence for w in inside if w.confidence is not None), default=None)
+        return CellText(words_to_text(inside), box, conf, "ocr")
+
+    def text(self) -> str:
+        return words_to_text(self.pw.words)
+
+    def text_between(self, top: float, bottom: float) -> str:
+        return words_to_text([w for w in self.pw.words if top <= (w.top + w.bottom) / 2 < bottom])
+
+
+def scan_tables(pdf_bytes: bytes, ocr_words: dict[int, PageWords] | None = None) -> TableScan:
     """Every ruled table of the PDF, assigned to a statement by the title printed above it.
+
+    Pages in ``ocr_words`` (scans) are read from their OCR words and the rules found in the
+    image instead of the (empty) text layer.
 
     A table with no title above it continues the previous page's statement (a table split
     across pages, with or without a repeated header).
@@ -231,21 +342,24 @@ def scan_tables(pdf_bytes: bytes) -> TableScan:
     scan = TableScan(tables=[], skipped=[], unknown=[])
     current: RawTable | None = None
     skipping: SkippedTable | None = None
+    ocr_words = ocr_words or {}
     with pdfplumber.open(io.BytesIO(pdf_bytes)) as pdf:
         for page_no, page in enumerate(pdf.pages, start=1):
-            found = page.find_tables(RULED_TABLE_SETTINGS)
-            found.sort(key=lambda t: t.bbox[1])
-            head = compact(page.extract_text() or "")[:40] if found else ""
+            view: _PageView = (_WordsPage(ocr_words[page_no]) if page_no in ocr_words
+                               else _PlumberPage(page))
+            found = view.tables()
+            found.sort(key=lambda t: t[0].bbox[1])
+            head = compact(view.text())[:40] if found else ""
             if any(m in head for m in book.toc_markers):
                 scan.skipped.extend(SkippedTable("table of contents", page_no) for _ in found)
                 current = None
                 continue
             top = 0.0
-            for table in found:
-                above = page.crop((0, top, page.width, table.bbox[1])).extract_text() or ""
-                below_limit = page.height
+            for table, texts in found:
+                above = view.text_between(top, table.bbox[1])
+                below_limit = view.height
                 top = table.bbox[3]
-                grid, col_x = _expand_merged(table)
+                grid, col_x = _expand_merged(table, texts)
                 grid, inside = _strip_caption_rows(grid)
                 if not grid:
                     continue
@@ -282,7 +396,7 @@ def scan_tables(pdf_bytes: bytes) -> TableScan:
                     source_unit=_unit_in(above) or "万元",
                     column_x=col_x,
                 )
-                below = page.crop((0, table.bbox[3], page.width, below_limit)).extract_text() or ""
+                below = view.text_between(table.bbox[3], below_limit)
                 current.printed_empty = any(m in compact(below + above) for m in book.empty_markers)
                 scan.tables.append(current)
     for t in scan.tables:

@@ -64,3 +64,37 @@ class WordSource(Protocol):
     """Anything that yields a report's pages as positioned words (text layer, OCR, …)."""
 
     def pages(self) -> Iterator[PageWords]: ...
+
+
+def words_to_text(words: list[Word]) -> str:
+    """Words as text lines (grouped by vertical overlap), each line left to right."""
+    lines: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: (w.top + w.bottom) / 2):
+        mid = (w.top + w.bottom) / 2
+        if lines and min(x.top for x in lines[-1]) <= mid <= max(x.bottom for x in lines[-1]):
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    return "\n".join(" ".join(w.text for w in sorted(line, key=lambda w: w.x0)) for line in lines)
+
+
+class CellText(str):
+    """A table cell's printed text that remembers where it was printed.
+
+    Behaves as ``str`` everywhere (the readers compare and compact it); the statement mappers
+    read ``bbox``/``confidence``/``origin`` to give line items their provenance (SCHEMA.md
+    ``source_text``, ``source_bbox``, ``ocr_confidence``).
+    """
+
+    bbox: str | None
+    confidence: float | None
+    origin: WordOrigin
+
+    def __new__(cls, text: str, bbox: tuple[float, float, float, float] | None = None,
+                confidence: float | None = None, origin: WordOrigin = "text") -> CellText:
+        obj = super().__new__(cls, text)
+        obj.bbox = (f"{bbox[0]:.1f},{bbox[1]:.1f},{bbox[2]:.1f},{bbox[3]:.1f}"
+                    if bbox is not None else None)
+        obj.confidence = confidence
+        obj.origin = origin
+        return obj

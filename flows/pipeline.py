@@ -15,6 +15,7 @@ from hotline_budgets.extract.fetch import FetchedReport, FetchError, fetch_repor
 from hotline_budgets.load.assemble import CATALOG_TABLES, assemble_years, line_items_table
 from hotline_budgets.load.cache import load_result, save_result
 from hotline_budgets.load.checks import evaluate_identities
+from hotline_budgets.load.ocr_repair import confirm_repairs
 from hotline_budgets.load.publish import publish_all_years, publish_year
 from hotline_budgets.load.validate import failures_by_table, validate_tables
 from hotline_budgets.registry import RegistryEntry, load_registry
@@ -77,6 +78,7 @@ def _fetch_and_process(entry: RegistryEntry, warehouse: Path, catalog: Catalog) 
     except Exception as exc:  # a parser bug on one report must not stop the others
         return rejected_result(entry, catalog,
                                f"extraction failed: {type(exc).__name__}: {exc}", fetched)
+    confirm_repairs(result)
     save_result(cache_dir, entry, fetched.sha256, result)
     return result
 

@@ -34,10 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def format_summary(summary, seconds: float) -> str:
+    from hotline_budgets.score import reader
+
     lines = [f"{'report':<42} {'status':<10} {'items':>5} {'table':>5} {'text':>5}  reason"]
     for res in summary.results:
         r = res.report
-        n_table = sum(1 for li in res.line_items if li["method"] == "table")
+        n_table = sum(1 for li in res.line_items
+                      if reader(li["method"], li.get("source_text")) == "table")
         n_text = len(res.line_items) - n_table
         reason = r.get("status_reason") or ""
         if r.get("is_cached"):

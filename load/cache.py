@@ -21,6 +21,8 @@ from hotline_budgets.registry import RegistryEntry
 from hotline_budgets.transform.report import ReportResult
 
 VERSIONED = ("extract", "transform")
+# load/ files that decide which values a report publishes (OCR readings settled by identities)
+VERSIONED_FILES = ("load/ocr_repair.py", "load/identities.sql")
 
 
 @cache
@@ -33,6 +35,10 @@ def extractor_version() -> str:
             if path.suffix in (".py", ".yaml", ".csv") and "__pycache__" not in path.parts:
                 digest.update(f"{folder}/{path.relative_to(root).as_posix()}".encode())
                 digest.update(path.read_bytes())
+    for name in VERSIONED_FILES:
+        folder, _, rest = name.partition("/")
+        digest.update(name.encode())
+        digest.update((package_dir(folder) / rest).read_bytes())
     return digest.hexdigest()[:12]
 
 

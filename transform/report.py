@@ -6,13 +6,15 @@ broken report cannot stop the others.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hotline_budgets.extract.fetch import FetchedReport
 from hotline_budgets.extract.narrative import read_narrative
-from hotline_budgets.extract.pdf_text import NeedsOcr, read_page_texts
+from hotline_budgets.extract.pdf_text import Illegible, read_page_texts
 from hotline_budgets.extract.tables import scan_tables
+from hotline_budgets.extract.words import PageWords
 from hotline_budgets.registry import RegistryEntry
+from hotline_budgets.text import compact
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
 from hotline_budgets.transform.table_facts import TableFacts, facts_from_table
@@ -38,6 +40,8 @@ class ReportResult:
     statements: list[dict] = field(default_factory=list)
     quality_issues: list[dict] = field(default_factory=list)
     codes_seen: list[dict] = field(default_factory=list)
+    # OCR cells whose value the identities must settle (load.ocr_repair); empty once settled
+    pending_repairs: list[dict] = field(default_factory=list)
 
 
 def base_report_row(entry: RegistryEntry, catalog: Catalog) -> dict:
@@ -83,10 +87,46 @@ def _issue(entry: RegistryEntry, kind: str, detail: str, statement: str | None =
                 statement=statement, page=page, detail=detail)
 
 
+def line_item(entry: RegistryEntry, f: Fact) -> dict:
+    """A fact as a line_items row."""
+    return dict(report_id=entry.report_id, fiscal_year=entry.fiscal_year, statement=f.statement,
+                classification=f.classification, code=f.code, item=f.item, measure=f.measure,
+                amount_wan=f.amount_wan, item_name=f.item_name, page=f.page, method=f.method,
+                source_text=f.source_text, source_bbox=f.source_bbox,
+                ocr_confidence=f.ocr_confidence)
+
+
+def _ocr_provenance(fact: Fact, ocr_words: dict[int, PageWords]) -> Fact:
+    """A fact read from the text of a scanned page: method ocr, with the OCR line that prints
+    its amount (confidence, box, text) when one line holds it."""
+    pw = ocr_words.get(fact.page)
+    if pw is None:
+        return fact
+    amount = format(fact.amount_wan.normalize(), "f")
+    hits = [w for w in pw.words if amount in compact(w.text).replace(",", "")]
+    confs = [w.confidence for w in pw.words if w.confidence is not None]
+    if hits:
+        w = min(hits, key=lambda w: w.confidence or 0.0)
+        return replace(fact, method="ocr", read_by="narrative", source_text=w.text,
+                       source_bbox=w.bbox, ocr_confidence=w.confidence)
+    return replace(fact, method="ocr", read_by="narrative",
+                   ocr_confidence=round(sum(confs) / len(confs), 4) if confs else None)
+
+
+def _ocr_note(stats, pw) -> str:
+    """How a scanned page was read: its words, their confidence, what was done to the image."""
+    confs = [w.confidence for w in pw.words if w.confidence is not None]
+    low = sum(1 for c in confs if c < 0.8)
+    mean = sum(confs) / len(confs) if confs else 0.0
+    return (f"page read by OCR: {len(pw.words)} words, mean confidence {mean:.3f}, {low} below 0.8; "
+            f"{stats.dpi:g} dpi, deskewed {stats.skew_deg:+.2f}°"
+            + (", denoised" if stats.denoised else "") + f", {len(pw.rules)} rules found")
+
+
 def _codes_seen(entry: RegistryEntry, facts: list[Fact], catalog: Catalog) -> list[dict]:
     seen: dict[tuple[str, str, str], dict] = {}
     for f in facts:
-        if f.method != "table" or f.code is None:
+        if f.reader != "table" or f.code is None:
             continue
         key = (f.classification, f.code, f.item_name)
         if key in seen:
@@ -107,14 +147,15 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
     pdf_bytes = fetched.read_bytes()
     try:
         text = read_page_texts(pdf_bytes)
-    except NeedsOcr as exc:
-        return rejected_result(entry, catalog, f"needs OCR: {exc}", fetched, status="needs_ocr")
+    except Illegible as exc:
+        return rejected_result(entry, catalog, f"OCR found nothing legible: {exc}", fetched)
     except Exception as exc:  # pdfminer raises many kinds on a damaged file
         return rejected_result(entry, catalog, f"cannot open PDF: {type(exc).__name__}: {exc}", fetched)
 
-    scan = scan_tables(pdf_bytes)
+    scan = scan_tables(pdf_bytes, text.ocr_words)
     table_facts: list[Fact] = []
-    issues: list[dict] = []
+    issues: list[dict] = [_issue(entry, "ocr_page", _ocr_note(s, text.ocr_words[s.page]), None, s.page)
+                          for s in text.ocr_stats]
     coverage = {}
     units: set[str] = set()
     best: dict[str, TableFacts] = {}
@@ -150,7 +191,8 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
                if f.classification == "function" and f.code and f.item_name}
     narrative = read_narrative(text.pages, report_kind=entry.report_kind,
                                fiscal_year=entry.fiscal_year, catalog=catalog, printed_codes=printed)
-    facts, conflicts = merge_facts(table_facts, narrative.facts)
+    narrative_facts = [_ocr_provenance(f, text.ocr_words) for f in narrative.facts]
+    facts, conflicts = merge_facts(table_facts, narrative_facts)
     issues += [_issue(entry, "narrative_conflict", c) for c in conflicts]
     issues += [_issue(entry, n.kind, n.detail, n.statement, n.page) for n in narrative.notes]
 
@@ -181,13 +223,12 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
                                  f"{c['printed_name']!r}, catalog says {c['catalog_name']!r}",
                                  c["statement"], c["page"]))
 
-    line_items = [
-        dict(report_id=entry.report_id, fiscal_year=entry.fiscal_year, statement=f.statement,
-             classification=f.classification, code=f.code, item=f.item, measure=f.measure,
-             amount_wan=f.amount_wan, item_name=f.item_name, page=f.page, method=f.method)
-        for f in facts
-    ]
-    narrative_statements = {f.statement for f in facts if f.method != "table"}
+    line_items = [line_item(entry, f) for f in facts]
+    taken = {f.key for f in facts}
+    pending = [dict(line_item=line_item(entry, p.fact), as_read=p.as_read,
+                    alternatives=list(p.alternatives), kind=p.kind)
+               for res in best.values() for p in res.pending if p.fact.key not in taken]
+    narrative_statements = {f.statement for f in facts if f.reader != "table"}
     statements = []
     for st in dict.fromkeys(EXPECTED_STATEMENTS[entry.report_kind] + sorted(coverage)):
         cov = coverage.get(st)
@@ -205,4 +246,4 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
             line_items=sum(1 for f in facts if f.statement == st)))
     report |= dict(status="published", status_reason=None, line_item_count=len(line_items))
     return ReportResult(report=report, line_items=line_items, statements=statements,
-                        quality_issues=issues, codes_seen=codes)
+                        quality_issues=issues, codes_seen=codes, pending_repairs=pending)

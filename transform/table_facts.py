@@ -20,6 +20,7 @@ from hotline_budgets.extract.tables import RawTable, is_code
 from hotline_budgets.text import compact, normalize_name
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
+from hotline_budgets.transform.ocr_readings import Readings, ocr_readings
 
 LABELS_FILE = Path(__file__).parent / "labels.yaml"
 ECONOMIC_STATEMENTS = {"general_budget_basic_economic", "general_budget_economic"}
@@ -111,9 +112,21 @@ class StatementCoverage:
     printed_empty: bool
 
 
+@dataclass(frozen=True)
+class PendingReading:
+    """An OCR cell whose value is not settled: published by load.ocr_repair once the report's
+    identities choose between its readings (``as_read`` None: the text is not a number)."""
+
+    fact: Fact
+    as_read: Decimal | None
+    alternatives: tuple[Decimal, ...]
+    kind: str  # blank | chars | decimal (transform.ocr_readings)
+
+
 @dataclass
 class TableFacts:
     facts: list[Fact] = field(default_factory=list)
+    pending: list[PendingReading] = field(default_factory=list)
     unmapped: list[UnmappedCell] = field(default_factory=list)
     coverage: list[StatementCoverage] = field(default_factory=list)
     source_units: set[str] = field(default_factory=set)
@@ -137,6 +150,13 @@ def parse_amount(text: str | None) -> Decimal | None:
         return Decimal(c)
     except InvalidOperation:
         return None
+
+
+def _prints_decimals(table: RawTable) -> bool:
+    """Most amounts of the table print a decimal point (then "14745" may be a lost "147.45")."""
+    nums = [compact(c) for _, row in table.rows for c in row
+            if re.fullmatch(r"[\d,]+(\.\d+)?", compact(c or "")) and not is_code(c)]
+    return bool(nums) and sum("." in n for n in nums) > 0.8 * len(nums)
 
 
 def _is_text_column(table: RawTable, j: int) -> bool:
@@ -283,6 +303,7 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
     resolver = _RowResolver(table.statement, catalog, book)
     seen: dict[tuple, Fact] = {}
     nonzero = 0
+    decimals = _prints_decimals(table)
     for page, cells in table.rows:
         for group in groups:
             code, name = _row_label(cells, group)
@@ -305,6 +326,10 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     continue
                 text = cells[j] if j < len(cells) else ""
                 amount = parse_amount(text)
+                readings = (ocr_readings(text, decimals) if getattr(text, "origin", "") == "ocr"
+                            else Readings(amount))
+                if readings.kind == "chars" and re.search(r"\d", compact(text)):
+                    amount = readings.alternatives[0]  # key it; the identities decide the value
                 if amount is None:
                     # Text without a digit is a label spilled into the column, not an amount.
                     if re.search(r"\d", compact(text)) and compact(text) != name:
@@ -351,8 +376,18 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     amount_wan=amount * factor,
                     item_name=name or path.split("/")[-1],
                     page=page,
-                    method="table",
+                    method="ocr" if getattr(text, "origin", "text") == "ocr" else "table",
+                    source_text=str(text).strip(),
+                    source_bbox=getattr(text, "bbox", None),
+                    ocr_confidence=getattr(text, "confidence", None),
+                    read_by="table",
                 )
+                if readings.kind:
+                    out.pending.append(PendingReading(
+                        fact, readings.as_read * factor if readings.as_read is not None else None,
+                        tuple(a * factor for a in readings.alternatives), readings.kind))
+                    seen[fact.key] = fact
+                    continue
                 if fact.key in seen:
                     if seen[fact.key].amount_wan != fact.amount_wan:
                         out.unmapped.append(UnmappedCell(
