@@ -11,9 +11,11 @@ import hashlib
 import io
 from collections import OrderedDict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pdfplumber
+from pdfplumber.pdf import PDF
 
 from hotline_budgets.extract.words import PageWords, Rule, Word, words_to_text
 
@@ -40,6 +42,27 @@ class PdfText:
     @property
     def ocr_pages(self) -> list[int]:
         return sorted(self.ocr_words)
+
+
+@contextmanager
+def open_pdf(source: bytes | PDF) -> Iterator[PDF]:
+    """The parsed PDF: opened from bytes (and closed after), or the already open one as is.
+
+    A report is opened once and every reader (text, tables) works on the same parsed pages.
+    """
+    if isinstance(source, PDF):
+        yield source
+        return
+    with pdfplumber.open(io.BytesIO(source)) as pdf:
+        yield pdf
+
+
+def _bytes_of(source: bytes | PDF) -> bytes:
+    """The file's bytes (the renderer opens its own copy of a scanned report)."""
+    if isinstance(source, PDF):
+        source.stream.seek(0)
+        return source.stream.read()
+    return source
 
 
 def _usable(ch: str) -> bool:
@@ -76,13 +99,13 @@ def text_layer_words(page: pdfplumber.page.Page, page_no: int) -> PageWords:
                      words=words, rules=rules, origin="text")
 
 
-def read_page_texts(pdf_bytes: bytes, *, ocr: bool = True) -> PdfText:
+def read_page_texts(source: bytes | PDF, *, ocr: bool = True) -> PdfText:
     """Text of every page; pages without a usable text layer are OCRed (only those).
 
     Raises Illegible when OCR was needed and found nothing anywhere; NeedsOcr when ``ocr`` is
     False and some page needs it.
     """
-    with pdfplumber.open(io.BytesIO(pdf_bytes)) as pdf:
+    with open_pdf(source) as pdf:
         need = [i for i, page in enumerate(pdf.pages, start=1) if page_needs_ocr(page)]
         pages = [page.extract_text() or "" if i not in need else ""
                  for i, page in enumerate(pdf.pages, start=1)]
@@ -91,7 +114,7 @@ def read_page_texts(pdf_bytes: bytes, *, ocr: bool = True) -> PdfText:
         return result
     if not ocr:
         raise NeedsOcr(f"{len(need)} of the {len(pages)} pages have no text layer (image-only scan)")
-    for pw, stats in ocr_pages(pdf_bytes, need):
+    for pw, stats in ocr_pages(_bytes_of(source), need):
         result.ocr_words[pw.page] = pw
         result.ocr_stats.append(stats)
         pages[pw.page - 1] = words_to_text(pw.words)

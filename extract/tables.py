@@ -8,7 +8,6 @@ column *means* is decided in ``transform.table_facts``.
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -17,8 +16,11 @@ from typing import Protocol
 
 import pdfplumber
 import yaml
+from pdfplumber.pdf import PDF
 
+from hotline_budgets.extract.pdf_text import open_pdf
 from hotline_budgets.extract.words import CellText, PageWords, Rule, words_to_text
+from hotline_budgets.statements import load_statements
 from hotline_budgets.text import compact
 
 TITLES_FILE = Path(__file__).parent / "statement_titles.yaml"
@@ -90,6 +92,7 @@ def load_titles(path: Path = TITLES_FILE) -> TitleBook:
         for statement, names in data["statements"].items()
         for t in names
     ]
+    titles += [(normalize_title(t), s.name) for s in load_statements().values() for t in s.titles]
     titles += [(normalize_title(t), None) for t in data["skipped"]]
     titles.sort(key=lambda pair: len(pair[0]), reverse=True)
     return TitleBook(titles=titles, empty_markers=[compact(m) for m in data["empty_markers"]],
@@ -329,7 +332,7 @@ class _WordsPage:
         return words_to_text([w for w in self.pw.words if top <= (w.top + w.bottom) / 2 < bottom])
 
 
-def scan_tables(pdf_bytes: bytes, ocr_words: dict[int, PageWords] | None = None) -> TableScan:
+def scan_tables(pdf_bytes: bytes | PDF, ocr_words: dict[int, PageWords] | None = None) -> TableScan:
     """Every ruled table of the PDF, assigned to a statement by the title printed above it.
 
     Pages in ``ocr_words`` (scans) are read from their OCR words and the rules found in the
@@ -343,7 +346,7 @@ def scan_tables(pdf_bytes: bytes, ocr_words: dict[int, PageWords] | None = None)
     current: RawTable | None = None
     skipping: SkippedTable | None = None
     ocr_words = ocr_words or {}
-    with pdfplumber.open(io.BytesIO(pdf_bytes)) as pdf:
+    with open_pdf(pdf_bytes) as pdf:  # bytes, or a PDF the caller already opened
         for page_no, page in enumerate(pdf.pages, start=1):
             view: _PageView = (_WordsPage(ocr_words[page_no]) if page_no in ocr_words
                                else _PlumberPage(page))

@@ -12,7 +12,7 @@ from pathlib import Path
 from prefect import flow, task
 
 from hotline_budgets.extract.fetch import FetchedReport, FetchError, fetch_report
-from hotline_budgets.load.assemble import CATALOG_TABLES, assemble_years, line_items_table
+from hotline_budgets.load.assemble import CATALOG_TABLES, assemble_years, catalog_tables, line_items_table
 from hotline_budgets.load.cache import load_result, save_result
 from hotline_budgets.load.checks import evaluate_identities
 from hotline_budgets.load.ocr_repair import confirm_repairs
@@ -119,5 +119,5 @@ def pipeline_flow(registry: Path, warehouse: Path, years: list[int] | None = Non
     written: list[Path] = []
     for year, tables in tables_by_year.items():
         written += publish_task(year, tables, warehouse)
-    written.append(publish_all_years(warehouse, set(CATALOG_TABLES)))
+    written.append(publish_all_years(warehouse, set(CATALOG_TABLES), catalog_tables(catalog)))
     return RunSummary(results, checks, written, failures_by_table(results_by_year))

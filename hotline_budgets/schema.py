@@ -16,7 +16,7 @@ import yaml
 
 SCHEMA_FILE = Path(__file__).parent / "schema.yaml"
 _DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
-_COLUMN_KEYS = {"name", "type", "description", "required", "values", "pattern", "min"}
+_COLUMN_KEYS = {"name", "type", "description", "required", "values", "values_from", "pattern", "min"}
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,76 @@ class Table:
         )
         return f"CREATE TABLE {self.name} (\n  {cols}\n);"
 
+    def row(self, **values) -> dict:
+        """One row of this table: unknown names are refused, absent nullable columns are NULL.
+
+        Absent required columns stay absent, so :meth:`to_arrow` names them if they are never set.
+        """
+        unknown = sorted(set(values) - set(self.column_names))
+        if unknown:
+            raise SchemaError(f"{self.name}: unknown column(s) {unknown}{_who(values)}")
+        filled = {c.name: None for c in self.columns if not c.required} | values
+        return {name: filled[name] for name in self.column_names if name in filled}
+
+    def problems(self, rows: list[dict]) -> list[str]:
+        """Every row that is not exactly this table's columns with its required values set."""
+        wanted = set(self.column_names)
+        required = [c.name for c in self.columns if c.required]
+        found = []
+        for i, r in enumerate(rows):
+            unknown, missing = sorted(set(r) - wanted), sorted(wanted - set(r))
+            if unknown:
+                found.append(f"{self.name} row {i}{_who(r)}: unknown column(s) {unknown}")
+            if missing:
+                found.append(f"{self.name} row {i}{_who(r)}: missing column(s) {missing}")
+            nulls = [c for c in required if c in r and r[c] is None]
+            if nulls:
+                found.append(f"{self.name} row {i}{_who(r)}: NULL in required column(s) {nulls}")
+        return found
+
     def to_arrow(self, rows: list[dict]) -> pa.Table:
-        """Rows (dicts) → Arrow table with exactly the declared columns and types."""
+        """Rows (dicts) → Arrow table with exactly the declared columns and types.
+
+        Refuses, naming table, row and column, a row with an unknown or missing column, a NULL
+        in a required column, or a value of the wrong type: nothing is silently turned into NULL.
+        """
+        problems = self.problems(rows)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise SchemaError(problems[0] + more)
         schema = self.arrow_schema()
-        return pa.Table.from_pylist([{c: r.get(c) for c in self.column_names} for r in rows], schema)
+        try:
+            return pa.Table.from_pylist(rows, schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+            raise SchemaError(self._locate_type_error(rows) or f"{self.name}: {exc}") from exc
+
+    def _locate_type_error(self, rows: list[dict]) -> str | None:
+        """The first row and column whose value Arrow cannot store in the declared type."""
+        for i, r in enumerate(rows):
+            for c in self.columns:
+                try:
+                    pa.array([r[c.name]], type=c.arrow_type())
+                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+                    return (f"{self.name} row {i}{_who(r)}: column {c.name} ({c.type}) cannot hold"
+                            f" {r[c.name]!r}: {exc}")
+        return None
+
+
+class SchemaError(ValueError):
+    """Rows that do not fit the declared table: one line naming table, row and column."""
+
+
+def _who(row: dict) -> str:
+    return f" (report_id={row['report_id']})" if row.get("report_id") else ""
+
+
+def _values(column: dict) -> tuple[str, ...] | None:
+    """A column's controlled vocabulary: listed, or taken from the statement declaration."""
+    if "values_from" in column:
+        from hotline_budgets.statements import all_measures, statement_names
+
+        return tuple({"statements": statement_names, "measures": all_measures}[column["values_from"]]())
+    return tuple(column["values"]) if "values" in column else None
 
 
 @cache
@@ -92,7 +158,7 @@ def load_schema(path: Path = SCHEMA_FILE) -> dict[str, Table]:
                 type=c["type"],
                 description=c["description"],
                 required=c.get("required", False),
-                values=tuple(c["values"]) if "values" in c else None,
+                values=_values(c),
                 pattern=c.get("pattern"),
                 min=c.get("min"),
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -18,27 +19,43 @@ from pathlib import Path
 
 from hotline_budgets.paths import package_dir
 from hotline_budgets.registry import RegistryEntry
+from hotline_budgets.schema import SCHEMA_FILE
+from hotline_budgets.statements import declaration_file
 from hotline_budgets.transform.report import ReportResult
 
 VERSIONED = ("extract", "transform")
-# load/ files that decide which values a report publishes (OCR readings settled by identities)
-VERSIONED_FILES = ("load/ocr_repair.py", "load/identities.sql")
 
 
 @cache
 def extractor_version() -> str:
     """Hash of every source and rules file that decides what a report extracts to."""
+    return folders_digest({folder: package_dir(folder) for folder in VERSIONED},
+                          declarations() + settling_files())
+
+
+def settling_files() -> list[Path]:
+    """load/ files that decide which values a report publishes: OCR readings are settled by the
+    identities before the result is cached (load/ocr_repair.py)."""
+    return [package_dir("load") / "ocr_repair.py", package_dir("load") / "identities.sql"]
+
+
+def declarations() -> list[Path]:
+    """The declarations rows are shaped by: the published schema and the statements."""
+    return [SCHEMA_FILE, declaration_file()]
+
+
+def folders_digest(folders: dict[str, Path], files: Sequence[Path] = ()) -> str:
+    """Hash of the code and rules files (.py, .yaml, .csv) under each named folder, and of
+    ``files``: the same files give the same hash wherever they are installed; any edit changes it."""
     digest = hashlib.sha256()
-    for folder in VERSIONED:
-        root = package_dir(folder)
+    for folder, root in folders.items():
         for path in sorted(root.rglob("*")):
             if path.suffix in (".py", ".yaml", ".csv") and "__pycache__" not in path.parts:
                 digest.update(f"{folder}/{path.relative_to(root).as_posix()}".encode())
                 digest.update(path.read_bytes())
-    for name in VERSIONED_FILES:
-        folder, _, rest = name.partition("/")
-        digest.update(name.encode())
-        digest.update((package_dir(folder) / rest).read_bytes())
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 

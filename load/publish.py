@@ -77,13 +77,17 @@ def published_years(warehouse: Path) -> list[int]:
                   and (p / "reports.parquet").exists())
 
 
-def publish_all_years(warehouse: Path, yearless: set[str]) -> Path:
+def publish_all_years(warehouse: Path, yearless: set[str],
+                      current: dict[str, pa.Table] | None = None) -> Path:
     """The all-years database, rebuilt from every year's Parquet files in the warehouse.
 
-    Tables in ``yearless`` (the catalogs) are the same in every year and are taken once.
+    Tables in ``yearless`` (the catalogs) are taken once: from ``current`` (this run's catalog
+    tables) when given, else from the oldest year that has them.
     """
     schema = load_schema()
     merged: dict[str, list[pa.Table]] = {name: [] for name in schema}
+    for name, table in (current or {}).items():
+        merged[name].append(table)
     years = published_years(warehouse)
     for year in years:
         for name in schema:

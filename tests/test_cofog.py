@@ -29,10 +29,12 @@ def make_db(reports: list[tuple], items: list[tuple]) -> duckdb.DuckDBPyConnecti
     """A DuckDB file written by the publisher itself: the given reports and function rows, the
     catalog tables from transform/catalogs, and the views of views.sql."""
     schema = load_schema()
-    report_rows = [dict(report_id=rid, fiscal_year=year, report_kind=kind, scope="unit",
+    report_rows = [schema["reports"].row(
+                        report_id=rid, fiscal_year=year, report_kind=kind, scope="unit",
                         entity_name=entity, region_code="000000", source_url="x.pdf",
                         status="published") for rid, year, kind, entity in reports]
-    item_rows = [dict(report_id=rid, fiscal_year=year, statement=statement, classification="function",
+    item_rows = [schema["line_items"].row(
+                      report_id=rid, fiscal_year=year, statement=statement, classification="function",
                       code=code, measure="total", amount_wan=Decimal(amount), page=1, method="table")
                  for rid, year, statement, code, amount in items]
     tables = {"reports": schema["reports"].to_arrow(report_rows),
