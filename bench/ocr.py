@@ -3,9 +3,10 @@
 Prints one line per figure: for every sample report its pages, the pages that needed OCR and
 its processing wall time (text layer or OCR, tables, text facts, repairs); then OCR cost per page
 (render, deskew/denoise/rules, engine) and the whole-sample wall time. With ``--scans`` it also
-times our own scans (tests/scans.py) of one typed report at 150 and 300 dpi.
+times our own scans (tests/scans.py) of one typed report at 150 and 300 dpi; with
+``--variants`` it scans the other corpus reports whole (the tests' styles) and scores them.
 
-    uv run python bench/ocr.py [--scans]
+    uv run python bench/ocr.py [--scans] [--variants]
 """
 
 from __future__ import annotations
@@ -83,13 +84,48 @@ def bench_scans() -> None:
                   f" denoised {sum(s.denoised for s in text.ocr_stats)}")
 
 
+def bench_variants() -> None:
+    """Whole-report scans of the other corpus reports (tests' styles), F1 against their gold."""
+    from decimal import Decimal
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from scans import scan_pdf  # noqa: E402
+    from test_ocr import VARIANTS  # noqa: E402
+
+    from hotline_budgets.score import read_gold, reader, score
+
+    catalog = load_catalog()
+    entries = {e.report_id: e for e in load_registry(SAMPLE_REGISTRY)}
+    gold_all = read_gold(ROOT / "tests" / "fixtures" / "gold")
+    for report_id, (style, _pages) in VARIANTS.items():
+        entry = entries[report_id]
+        pdf = scan_pdf((entry.base_dir / entry.url).read_bytes(), style, seed=7)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"{report_id}.pdf"
+            path.write_bytes(pdf)
+            t0 = time.perf_counter()
+            result = process_report(entry, _fetched(path, pdf), catalog)
+            confirm_repairs(result)
+            wall = time.perf_counter() - t0
+        got = {(report_id, li["statement"], li["classification"], li["code"] or "", li["item"] or "",
+                li["measure"]): (Decimal(li["amount_wan"]), reader(li["method"], li["source_text"]))
+               for li in result.line_items}
+        s = score(gold_all[report_id], got)
+        print(f"variant {report_id} {style.label} pages {result.report.get('page_count')} "
+              f"wall_s {wall:.0f} gold {s.gold} got {s.got} matched {s.matched} F1 {s.f1:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scans", action="store_true", help="also time generated 150/300 dpi scans")
+    parser.add_argument("--variants", action="store_true",
+                        help="also score whole-report scans of the other corpus reports (slow)")
     args = parser.parse_args()
     bench_samples()
     if args.scans:
         bench_scans()
+    if args.variants:
+        bench_variants()
 
 
 if __name__ == "__main__":
