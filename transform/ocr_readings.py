@@ -62,4 +62,6 @@ def ocr_readings(text: str, decimals_expected: bool) -> Readings:
         candidates.append(value)
     elif re.fullmatch(r"\d+,\d{2}", fixed):  # a decimal comma ("1165,30")
         candidates.append(Decimal(fixed.replace(",", ".")))
+    elif re.fullmatch(r"\d{1,3}([.,]\d{3})+\.\d{2}", fixed):  # a thousands comma read as a dot
+        candidates.append(Decimal(re.sub(r"[.,](?=\d{3}[.,])", "", fixed)))
     return Readings(None, tuple(c for c in candidates if c != 0), "chars" if candidates else "")

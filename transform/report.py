@@ -236,6 +236,18 @@ def pending_rows(entry: RegistryEntry, keyed: KeyedTables, facts: list[Fact]) ->
             for result in keyed.best.values() for p in result.pending if p.fact.key not in taken]
 
 
+def superseded_readings(entry: RegistryEntry, keyed: KeyedTables, facts: list[Fact]) -> list[dict]:
+    """Pending OCR cells whose key another fact (the explanation text) already gives: noted,
+    the other value kept."""
+    by_key = {f.key: f for f in facts}
+    return [_issue(entry, "unmapped_cell",
+                   f"OCR cell {p.fact.source_text!r} ({'/'.join(k for k in p.fact.key if k)}, "
+                   f"at {p.fact.source_bbox}) is an uncertain reading ({p.kind}); the "
+                   f"{by_key[p.fact.key].reader} gives {by_key[p.fact.key].amount_wan}, kept",
+                   p.fact.statement, p.fact.page)
+            for result in keyed.best.values() for p in result.pending if p.fact.key in by_key]
+
+
 def ocr_provenance(fact: Fact, ocr_words: dict[int, PageWords]) -> Fact:
     """A text fact from a scanned page: method ocr, with the confidence and box of the OCR line
     that prints its amount (the page's mean confidence when no single line holds it)."""
@@ -335,6 +347,7 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
         return ReportResult(report=report | dict(status=str(ReportStatus.REJECTED), status_reason=reason),
                             quality_issues=issues)
 
+    issues += superseded_readings(entry, keyed, facts)
     codes = codes_seen_rows(entry, facts, catalog)
     issues += code_issues(entry, codes, catalog)
     line_items = line_item_rows(entry, facts)
