@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pdfplumber
 from pdfplumber.pdf import PDF
 
-from hotline_budgets.extract.words import PageWords, Rule, Word, words_to_text
+from hotline_budgets.extract.words import PageWords, text_layer_page, words_to_text
 
 MIN_USABLE_CHARS = 10  # fewer legible characters than this is no text layer (a stamp, a page no.)
 MIN_IMAGE_SHARE = 0.25  # of the page area: a scan's image covers most of it
@@ -89,16 +89,6 @@ def page_needs_ocr(page: pdfplumber.page.Page) -> bool:
     return covered / area >= MIN_IMAGE_SHARE
 
 
-def text_layer_words(page: pdfplumber.page.Page, page_no: int) -> PageWords:
-    """The text layer of a typed page as positioned words, its lines and rect edges as rules."""
-    words = [Word(w["text"], float(w["x0"]), float(w["top"]), float(w["x1"]), float(w["bottom"]),
-                  page_no) for w in page.extract_words()]
-    rules = [Rule(float(e["x0"]), float(e["top"]), float(e["x1"]), float(e["bottom"]))
-             for e in page.edges]
-    return PageWords(page=page_no, width=float(page.width), height=float(page.height),
-                     words=words, rules=rules, origin="text")
-
-
 def read_page_texts(source: bytes | PDF, *, ocr: bool = True) -> PdfText:
     """Text of every page; pages without a usable text layer are OCRed (only those).
 
@@ -166,4 +156,4 @@ class PdfWordSource:
         with pdfplumber.open(io.BytesIO(self._bytes)) as pdf:
             for page_no, page in enumerate(pdf.pages, start=1):
                 ocr = self._text.ocr_words.get(page_no)
-                yield ocr if ocr is not None else text_layer_words(page, page_no)
+                yield ocr if ocr is not None else text_layer_page(page, page_no)

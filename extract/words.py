@@ -78,23 +78,22 @@ def words_to_text(words: list[Word]) -> str:
     return "\n".join(" ".join(w.text for w in sorted(line, key=lambda w: w.x0)) for line in lines)
 
 
-class CellText(str):
-    """A table cell's printed text that remembers where it was printed.
+def rules_from_edges(edges: list[dict]) -> list[Rule]:
+    """Straight horizontal or vertical segments of lines, rectangles and curves (Guangzhou draws
+    its grids with curves); slanted pieces are no hint for a grid and are left out."""
+    out = []
+    for e in edges:
+        width, height = e["x1"] - e["x0"], e["bottom"] - e["top"]
+        if (width < 2 and height >= 3) or (height < 2 and width >= 3):
+            out.append(Rule(e["x0"], e["top"], e["x1"], e["bottom"]))
+    return out
 
-    Behaves as ``str`` everywhere (the readers compare and compact it); the statement mappers
-    read ``bbox``/``confidence``/``origin`` to give line items their provenance (SCHEMA.md
-    ``source_text``, ``source_bbox``, ``ocr_confidence``).
-    """
 
-    bbox: str | None
-    confidence: float | None
-    origin: WordOrigin
-
-    def __new__(cls, text: str, bbox: tuple[float, float, float, float] | None = None,
-                confidence: float | None = None, origin: WordOrigin = "text") -> CellText:
-        obj = super().__new__(cls, text)
-        obj.bbox = (f"{bbox[0]:.1f},{bbox[1]:.1f},{bbox[2]:.1f},{bbox[3]:.1f}"
-                    if bbox is not None else None)
-        obj.confidence = confidence
-        obj.origin = origin
-        return obj
+def text_layer_page(page, page_no: int) -> PageWords:  # noqa: ANN001 - a pdfplumber Page
+    """One pdfplumber page as positioned words and rules (the PDF text-layer word source)."""
+    words = [
+        Word(w["text"], w["x0"], w["top"], w["x1"], w["bottom"], page_no)
+        for w in page.extract_words(x_tolerance=1.5, y_tolerance=2)
+    ]
+    return PageWords(page=page_no, width=float(page.width), height=float(page.height),
+                     words=words, rules=rules_from_edges(page.edges), origin="text")

@@ -21,7 +21,6 @@ from scans import ScanStyle, mixed_pdf, scan_pdf
 from hotline_budgets.extract.fetch import FetchedReport
 from hotline_budgets.extract.ocr import estimate_skew, render_gray, split_line
 from hotline_budgets.extract.pdf_text import page_needs_ocr, read_page_texts
-from hotline_budgets.extract.words import CellText
 from hotline_budgets.load.ocr_repair import confirm_repairs
 from hotline_budgets.registry import load_registry
 from hotline_budgets.score import read_gold, read_published, reader, score
@@ -166,7 +165,7 @@ def test_line_split_keeps_numbers_with_ocr_blanks_whole():
 
 
 def test_ocr_readings_propose_but_do_not_decide():
-    assert ocr_readings(CellText("147. 45", origin="ocr"), True).kind == "blank"
+    assert ocr_readings("147. 45", True).kind == "blank"
     r = ocr_readings("1O5.2O", True)
     assert r.as_read is None and r.alternatives == (Decimal("105.20"),) and r.kind == "chars"
     r = ocr_readings("14745", True)

@@ -21,6 +21,7 @@ from hotline_budgets.schema import load_schema
 from hotline_budgets.statements import expected_statements
 from hotline_budgets.text import compact
 from hotline_budgets.transform.catalog import Catalog
+from hotline_budgets.transform.choose import reading_rank
 from hotline_budgets.transform.facts import Fact
 from hotline_budgets.transform.narrative_facts import NarrativeFacts, read_narrative
 from hotline_budgets.transform.table_facts import StatementCoverage, TableFacts, facts_from_table
@@ -117,7 +118,7 @@ def read_pdf(pdf_bytes: bytes) -> PdfRead:
             raise
         except Exception as exc:  # pdfminer raises many kinds on a damaged file
             raise PdfUnreadable(f"{type(exc).__name__}: {exc}") from exc
-        return PdfRead(text, scan_tables(pdf, text.ocr_words))
+        return PdfRead(text, scan_tables(pdf, text.pages, text.ocr_words))
 
 
 @dataclass
@@ -140,22 +141,62 @@ class KeyedTables:
         return {u for result in self.best.values() for u in result.source_units}
 
 
-def key_tables(entry: RegistryEntry, scan: TableScan, catalog: Catalog) -> KeyedTables:
-    """Every table → facts; a statement printed twice keeps the fuller table (the other is noted)."""
+def key_tables(entry: RegistryEntry, scan: TableScan, catalog: Catalog,
+               ocr_words: dict[int, PageWords] | None = None) -> KeyedTables:
+    """Every table → facts; a statement printed twice keeps the fuller table (the other is noted).
+
+    Cells on OCR pages become OCR values carrying the confidence of the words in their box."""
     best: dict[str, TableFacts] = {}
     issues: list[dict] = []
+    ocr_words = ocr_words or {}
+    ocr_pages = frozenset(ocr_words)
     for table in scan.tables:
-        result = facts_from_table(table, catalog, report_kind=entry.report_kind)
+        result = with_ocr_confidence(
+            facts_from_table(table, catalog, report_kind=entry.report_kind, ocr_pages=ocr_pages),
+            ocr_words)
         cov = result.coverage[0]
         prev = best.get(cov.statement)
-        if prev is None or cov.nonzero_cells > prev.coverage[0].nonzero_cells:
+        if prev is None or reading_rank(result) > reading_rank(prev):
             best[cov.statement], result = result, prev
         if result is not None:
             dropped = result.coverage[0]
             issues.append(_issue(entry, "skipped_table",
                                  f"second table for {dropped.statement} ({dropped.title}) ignored",
                                  dropped.statement, dropped.pages[0]))
+    for table in scan.alternatives:  # another reading of a statement: kept if it reconciles better
+        result = with_ocr_confidence(
+            facts_from_table(table, catalog, report_kind=entry.report_kind, ocr_pages=ocr_pages),
+            ocr_words)
+        st = result.coverage[0].statement
+        if st not in best or reading_rank(result) > reading_rank(best[st]):
+            best[st] = result
     return KeyedTables(best, issues)
+
+
+def _box_confidence(bbox: str | None, pw: PageWords | None) -> float | None:
+    """The lowest engine confidence among the OCR words whose centre lies in ``bbox``."""
+    if not bbox or pw is None:
+        return None
+    x0, top, x1, bottom = (float(v) for v in bbox.split(","))
+    confs = [w.confidence for w in pw.words if w.confidence is not None
+             and x0 - 1 <= (w.x0 + w.x1) / 2 <= x1 + 1 and top - 1 <= (w.top + w.bottom) / 2 <= bottom + 1]
+    return min(confs) if confs else None
+
+
+def with_ocr_confidence(result: TableFacts, ocr_words: dict[int, PageWords]) -> TableFacts:
+    """OCR table facts (and pending readings) with the confidence of the words they were read from."""
+    if not ocr_words:
+        return result
+
+    def fill(f: Fact) -> Fact:
+        if f.method != "ocr":
+            return f
+        conf = _box_confidence(f.source_bbox, ocr_words.get(f.page))
+        return replace(f, ocr_confidence=conf)
+
+    result.facts = [fill(f) for f in result.facts]
+    result.pending = [replace(p, fact=fill(p.fact)) for p in result.pending]
+    return result
 
 
 def table_issues(entry: RegistryEntry, keyed: KeyedTables, scan: TableScan) -> list[dict]:
@@ -330,7 +371,7 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
     except PdfUnreadable as exc:
         return rejected_result(entry, catalog, f"cannot open PDF: {exc}", fetched)
 
-    keyed = key_tables(entry, pdf.scan, catalog)
+    keyed = key_tables(entry, pdf.scan, catalog, pdf.text.ocr_words)
     issues = ocr_page_issues(entry, pdf.text) + keyed.issues + table_issues(entry, keyed, pdf.scan)
     narrative = read_text_facts(entry, pdf.text.pages, keyed.facts, catalog)
     text_facts = [ocr_provenance(f, pdf.text.ocr_words) for f in narrative.facts]

@@ -231,8 +231,9 @@ def _column_meaning(statement: str, path: str, book: LabelBook,
         item_path = "/".join(seg for seg in path.split("/") if seg not in ("预算数", "决算数"))
         for rule in book.three_public_items:
             if rule.applies(statement, item_path):
-                blocked = rule.unless_column and any(rule.unless_column.search(p) for p in all_paths)
-                item = IGNORED if blocked else rule.value
+                if rule.unless_column and any(rule.unless_column.search(p) for p in all_paths):
+                    continue  # another column names this total: a later rule says what it is
+                item = rule.value
                 break
     measure = next((r.value for r in book.measures if r.applies(statement, path)), None)
     return item, measure
@@ -325,8 +326,12 @@ def _row_key(table: RawTable, group: ColumnGroup, code: str, name: str, resolver
 
 
 def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None = None,
-                     report_kind: str | None = None) -> TableFacts:
-    """Every non-zero cell of one statement table as a Fact (amounts converted to 万元)."""
+                     report_kind: str | None = None,
+                     ocr_pages: frozenset[int] = frozenset()) -> TableFacts:
+    """Every non-zero cell of one statement table as a Fact (amounts converted to 万元).
+
+    Cells on ``ocr_pages`` (scans) are OCR values: method ocr, the text as the engine printed it,
+    and uncertain readings left pending for the identities (transform.ocr_readings)."""
     book = book or load_labels()
     out = TableFacts(source_units={table.source_unit})
     factor = UNIT_FACTOR[table.source_unit]
@@ -336,7 +341,9 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
     seen: dict[tuple, Fact] = {}
     nonzero = 0
     decimals = _prints_decimals(table)
-    for page, cells in table.rows:
+    for i, (page, cells) in enumerate(table.rows):
+        boxes = table.boxes[i] if i < len(table.boxes) else []
+        is_ocr = page in ocr_pages
         for group in groups:
             code, name = _row_label(cells, group)
             row_key = _row_key(table, group, code, name, resolver, book)
@@ -345,8 +352,7 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     continue
                 text = cells[j] if j < len(cells) else ""
                 amount = parse_amount(text)
-                readings = (ocr_readings(text, decimals) if getattr(text, "origin", "") == "ocr"
-                            else Readings(amount))
+                readings = ocr_readings(text, decimals) if is_ocr else Readings(amount)
                 if readings.kind == "chars" and re.search(r"\d", compact(text)):
                     amount = readings.alternatives[0]  # key it; the identities decide the value
                 if amount is None:
@@ -372,8 +378,6 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     if row_key != ("item", None, "grand_total"):
                         continue  # per-row split columns have no SCHEMA measure
                     cell_key, measure = ("item", None, total_item), "total"
-                if col_item == IGNORED:
-                    continue
                 if table.statement == "three_public" and measure in (None, "total"):
                     measure = THREE_PUBLIC_DEFAULT_MEASURE.get(report_kind or "", measure)
                 if len(cell_key) == 4:  # transposed: the row names the measure
@@ -395,10 +399,9 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     amount_wan=amount * factor,
                     item_name=name or path.split("/")[-1],
                     page=page,
-                    method="ocr" if getattr(text, "origin", "text") == "ocr" else "table",
-                    source_text=str(text).strip(),
-                    source_bbox=getattr(text, "bbox", None),
-                    ocr_confidence=getattr(text, "confidence", None),
+                    method="ocr" if is_ocr else "table",
+                    source_text=str(text).strip() if is_ocr else compact(text),
+                    source_bbox=(boxes[j] or None) if j < len(boxes) else None,
                     read_by="table",
                 )
                 if readings.kind:
