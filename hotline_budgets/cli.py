@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("score", help="compare published line_items with GOLD_DIR/*/gold.csv")
     sc.add_argument("gold_dir", type=Path)
     sc.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    rel = sub.add_parser("release", help="build the open-data release from the published warehouse")
+    rel.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    rel.add_argument("--release-id", help="release id (default: today's date, UTC)")
     sub.add_parser("expectations", help="regenerate expectations/*.json from the schema")
     sub.add_parser("dictionary", help="print the data dictionary generated from the schema")
     return parser
@@ -74,7 +77,18 @@ def _run(args: argparse.Namespace) -> int:
     summary = pipeline_flow(registry=args.registry.resolve(), warehouse=args.warehouse.resolve(),
                             years=args.years)
     print(format_summary(summary, time.monotonic() - started))
+    print(_release(args.warehouse.resolve()))
     return 0
+
+
+def _release(warehouse: Path, release_id: str | None = None) -> str:
+    """Build the release from what is published; one line saying where it is."""
+    from hotline_budgets.load.release import build_release
+
+    m = build_release(warehouse, release_id=release_id)
+    size = sum(f.size_bytes for f in m.files)
+    since = f"changes since {m.previous_id} in diff.md" if m.previous_id else "first release"
+    return f"release {m.release_id}: {len(m.files) + 1} files, {size / 1e6:.1f} MB in {m.directory} ({since})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise FileNotFoundError(f"no published data in {args.warehouse}: run first")
             lines, overall = score_warehouse(args.gold_dir, args.warehouse)
             print(format_scores(lines, overall))
+            return 0
+        if args.command == "release":
+            print(_release(args.warehouse.resolve(), args.release_id))
             return 0
         if args.command == "expectations":
             from hotline_budgets.load.validate import write_suites

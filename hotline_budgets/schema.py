@@ -186,4 +186,104 @@ def render_data_dictionary() -> str:
             req = "yes" if c.required else ""
             out.append(f"| {c.name} | {c.type} | {req} | {c.description}{allowed} |")
         out.append("")
+    out += ["# Views", "", "Defined in `load/views.sql`, present in every DuckDB file and copied to CSV in"
+            " every release.", ""]
+    for view in load_views().values():
+        out += [f"## `{view.name}` (view)", "", view.description, "",
+                "| column | type | meaning |", "|---|---|---|"]
+        for c in view.columns:
+            allowed = f" One of: {', '.join(c.values)}." if c.values else ""
+            out.append(f"| {c.name} | {c.type} | {c.description}{allowed} |")
+        out.append("")
     return "\n".join(out)
+
+
+# --- Release forms: descriptions inside the files, the CSV dictionary, datapackage.json ---------
+
+_FRICTIONLESS_TYPES = {"VARCHAR": "string", "INTEGER": "integer", "BIGINT": "integer",
+                       "DOUBLE": "number", "BOOLEAN": "boolean", "TIMESTAMP": "datetime"}
+
+
+def _view_columns(path: Path, name: str, spec: dict) -> tuple[Column, ...]:
+    for c in spec["columns"]:
+        stray = set(c) - _COLUMN_KEYS
+        if stray:
+            raise ValueError(f"{path.name}: view {name}.{c.get('name')}: unknown keys {sorted(stray)}")
+    return tuple(Column(name=c["name"], type=c["type"], description=c["description"],
+                        values=tuple(c["values"]) if "values" in c else None) for c in spec["columns"])
+
+
+@cache
+def load_views(path: Path = SCHEMA_FILE) -> dict[str, Table]:
+    """The views of load/views.sql as declared in schema.yaml (same shape as tables, no key)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {name: Table(name, spec["description"], (), _view_columns(path, name, spec))
+            for name, spec in data.get("views", {}).items()}
+
+
+def described_arrow_schema(table: Table) -> pa.Schema:
+    """The Arrow schema with every field's description (and the table's) in its metadata, so a
+    Parquet reader sees what each column means without our docs."""
+    fields = [f.with_metadata({"description": c.description})
+              for f, c in zip(table.arrow_schema(), table.columns, strict=True)]
+    return pa.schema(fields, metadata={"table": table.name, "description": table.description,
+                                       "schema": "hotline_budgets/schema.yaml"})
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment_statements(table: Table, kind: str = "TABLE") -> list[str]:
+    """DuckDB ``COMMENT ON`` for the table (or view) and each of its columns."""
+    out = [f"COMMENT ON {kind} {table.name} IS {_sql_string(table.description)}"]
+    out += [f"COMMENT ON COLUMN {table.name}.{c.name} IS {_sql_string(c.description)}"
+            for c in table.columns]
+    return out
+
+
+DICTIONARY_CSV_COLUMNS = ("object", "object_kind", "column", "type", "required", "allowed_values",
+                          "pattern", "minimum", "description")
+
+
+def data_dictionary_rows() -> list[dict]:
+    """One row per table, view and column: the CSV data dictionary."""
+    rows = []
+    for kind, objects in (("table", load_schema()), ("view", load_views())):
+        for t in objects.values():
+            rows.append(dict.fromkeys(DICTIONARY_CSV_COLUMNS, "")
+                        | {"object": t.name, "object_kind": kind, "description": t.description})
+            for c in t.columns:
+                rows.append({"object": t.name, "object_kind": kind, "column": c.name, "type": c.type,
+                             "required": "yes" if c.required else "",
+                             "allowed_values": "|".join(c.values or ()), "pattern": c.pattern or "",
+                             "minimum": "" if c.min is None else str(c.min),
+                             "description": c.description})
+    return rows
+
+
+def frictionless_schema(table: Table) -> dict:
+    """Table Schema (Frictionless) of the CSV copy of a table or view."""
+    fields = []
+    for c in table.columns:
+        field: dict = {"name": c.name, "description": c.description,
+                       "type": "number" if c.type.startswith("DECIMAL") else _FRICTIONLESS_TYPES[c.type]}
+        if field["type"] == "datetime":
+            field["format"] = "any"
+        constraints: dict = {}
+        if c.required:
+            constraints["required"] = True
+        if c.values:
+            constraints["enum"] = list(c.values)
+        if c.pattern:
+            constraints["pattern"] = c.pattern.removeprefix("^").removesuffix("$")
+        if c.min is not None:
+            constraints["minimum"] = c.min
+        if constraints:
+            field["constraints"] = constraints
+        fields.append(field)
+    schema: dict = {"fields": fields, "missingValues": [""]}
+    by_name = {c.name: c for c in table.columns}
+    if table.key and all(by_name[k].required for k in table.key):
+        schema["primaryKey"] = list(table.key)
+    return schema

@@ -41,6 +41,8 @@ def make_db(reports: list[tuple], items: list[tuple]) -> duckdb.DuckDBPyConnecti
               "line_items": schema["line_items"].to_arrow(item_rows)}
     tables |= {name: schema[name].to_arrow(rows)
                for name, rows in catalog_table_rows(load_catalog()).items()}
+    # every published table exists (empty here): the other views of views.sql read them
+    tables |= {name: table.to_arrow([]) for name, table in schema.items() if name not in tables}
     path = Path(tempfile.mkdtemp()) / "cofog.duckdb"
     write_duckdb_atomic(tables, path)
     return duckdb.connect(str(path), read_only=True)
