@@ -55,9 +55,9 @@ def engine():
 
     logging.getLogger("RapidOCR").setLevel(logging.WARNING)
     threads = max(1, min(2, os.cpu_count() or 1))
-    # detection on the long side ≤ 1280 px: same boxes as at full size, half the time (docs/OCR.md)
-    return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, text_score=TEXT_SCORE_MIN,
-                    det_limit_type="max", det_limit_side_len=1280)
+    # detection at full render size: shrunk to 1280 px it merged "147.45" with the next cell's
+    # "支出合计" across a rule on the bundled scan (docs/OCR.md)
+    return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, text_score=TEXT_SCORE_MIN)
 
 
 def render_dpi(width_pt: float, height_pt: float) -> float:
@@ -212,12 +212,45 @@ def split_line(text: str, box: list, char_boxes: list | None) -> list[tuple[str,
     return words
 
 
-def ocr_image(gray: np.ndarray, page_no: int, px_per_pt: float) -> list[Word]:
+def _split_at_rules(entries: list, rgb: np.ndarray, rules: list[Rule], px_per_pt: float) -> list:
+    """Line boxes that a vertical table rule crosses, cut at the rule and read again part by part.
+
+    The detector sometimes joins two cells of a row across their rule ("147.45支出合计"), and
+    the recogniser then loses characters at the rule; each part read alone is read whole.
+    """
+    verticals = [((r.x0 + r.x1) / 2 * px_per_pt, r.top * px_per_pt, r.bottom * px_per_pt)
+                 for r in rules if not r.is_horizontal]
+    out = []
+    for entry in entries:
+        box = entry[0]
+        x0, x1 = min(p[0] for p in box), max(p[0] for p in box)
+        y0, y1 = min(p[1] for p in box), max(p[1] for p in box)
+        mid = (y0 + y1) / 2
+        # a table rule runs well past the line (a tall glyph's stroke does not)
+        cuts = sorted(x for x, top, bottom in verticals
+                      if top < y0 - 2 and bottom > y1 + 2 and bottom - top > 2.5 * (y1 - y0)
+                      and x0 + 4 < x < x1 - 4)
+        if not cuts:
+            out.append(entry)
+            continue
+        edges = [x0, *cuts, x1]
+        parts = [(int(a) + 2, int(b) - 1) for a, b in zip(edges, edges[1:], strict=False) if b - a > 6]
+        crops = [np.ascontiguousarray(rgb[int(y0):int(y1) + 1, a:b]) for a, b in parts]
+        rec, _ = engine().text_rec(crops, False)
+        for (a, b), (text, score, *_rest) in zip(parts, rec, strict=True):
+            if text.strip() and float(score) >= TEXT_SCORE_MIN:
+                out.append([[[a, y0], [b, y0], [b, y1], [a, y1]], text, float(score), None])
+    return out
+
+
+def ocr_image(gray: np.ndarray, page_no: int, px_per_pt: float,
+              rules: list[Rule] | None = None) -> list[Word]:
     """Words of a prepared page image, boxes in PDF points, confidence from the engine."""
     rgb = np.ascontiguousarray(np.stack([gray] * 3, axis=-1))
     result, _ = engine()(rgb, use_cls=False, return_word_box=True)
+    result = _split_at_rules(list(result or []), rgb, rules or [], px_per_pt)
     words: list[Word] = []
-    for entry in result or []:
+    for entry in result:
         box, text, score = entry[0], entry[1], float(entry[2])
         char_boxes = entry[3] if len(entry) > 3 else None
         top = min(p[1] for p in box) / px_per_pt
@@ -242,7 +275,7 @@ def ocr_page(pdf: pdfium.PdfDocument, page_no: int) -> tuple[PageWords, OcrPageS
     rules = detect_rules(gray, px_per_pt)
     gray, denoised = denoise(gray)
     t2 = time.perf_counter()
-    words = ocr_image(gray, page_no, px_per_pt)
+    words = ocr_image(gray, page_no, px_per_pt, rules)
     t3 = time.perf_counter()
     stats = OcrPageStats(page_no, round(dpi, 1), skew, denoised, len(words),
                          (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000)
