@@ -18,6 +18,9 @@ from hotline_budgets.extract.words import Rule, Word
 from hotline_budgets.text import compact
 
 _AMOUNT = re.compile(r"^[-－]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^[-－]?\.\d+$")
+# digits and number punctuation that do not parse: an OCR misreading ("1.165.30") of an amount,
+# still a body cell (transform.ocr_readings proposes its readings)
+_AMOUNT_LIKE = re.compile(r"^-?\d[\d.,，。．]*\d$")
 _CODE = re.compile(r"^\d{3}(\d{2}){0,2}$")
 _TOTAL_PREFIX = re.compile(r"^[一二三四五六七八九十]+[、.]")
 
@@ -37,7 +40,8 @@ def is_data_row(cells: list[str]) -> bool:
         return False
     first = _TOTAL_PREFIX.sub("", filled[0])
     if first in ("合计", "总计"):
-        return all(is_amount(c) or _TOTAL_PREFIX.sub("", c) == first for c in filled[1:])
+        return all(is_amount(c) or _AMOUNT_LIKE.match(c) or _TOTAL_PREFIX.sub("", c) == first
+                   for c in filled[1:])
     return any(is_code(c) or (is_amount(c) and ("." in c or "," in c)) for c in filled)
 
 

@@ -21,6 +21,7 @@ from hotline_budgets.extract.tables import (
     load_titles,
     match_title,
 )
+from hotline_budgets.extract.words import PageWords, Rule, words_to_text
 from hotline_budgets.text import compact
 
 # One validated settings object for every ruled table (see STACK.md "pdfplumber").
@@ -45,9 +46,12 @@ def _bbox(b: tuple[float, float, float, float] | None) -> str:
     return "" if b is None else f"{b[0]:.1f},{b[1]:.1f},{b[2]:.1f},{b[3]:.1f}"
 
 
-def _expand_merged(table: pdfplumber.table.Table) -> tuple[list[list[str]], list[float | None]]:
-    """Grid of cell texts where a merged cell's text fills every position it covers."""
-    texts = table.extract(x_tolerance=1.5)
+def _expand_merged(table: pdfplumber.table.Table, texts: list[list[str | None]] | None = None
+                   ) -> tuple[list[list[str]], list[float | None]]:
+    """Grid of cell texts where a merged cell's text fills every position it covers (``texts``:
+    the cells' texts when they do not come from the text layer, e.g. OCR words)."""
+    if texts is None:
+        texts = table.extract(x_tolerance=1.5)
     rows = table.rows
     n_cols = max(len(r.cells) for r in rows)
     col_x = []
@@ -144,11 +148,62 @@ def _unit_in(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-def scan_ruled(pdf: pdfplumber.PDF, page_numbers: set[int]) -> TableScan:
+# Rules found in a scan stop a little short of each other: tolerances a bit wider than the
+# text layer's (RULED_TABLE_SETTINGS), in points.
+OCR_EDGE_TOLERANCE = 4.0
+
+
+def _rule_edges(rules: list[Rule]) -> list[dict]:
+    """Rules as pdfplumber edges (a horizontal rule at its mid-height, a vertical at mid-width)."""
+    edges = []
+    for r in rules:
+        if r.is_horizontal:
+            y = (r.top + r.bottom) / 2
+            edges.append(dict(x0=r.x0, x1=r.x1, top=y, bottom=y, width=r.x1 - r.x0, height=0.0,
+                              orientation="h"))
+        else:
+            x = (r.x0 + r.x1) / 2
+            edges.append(dict(x0=x, x1=x, top=r.top, bottom=r.bottom, width=0.0,
+                              height=r.bottom - r.top, orientation="v"))
+    return edges
+
+
+def _words_in(pw: PageWords, x0: float, top: float, x1: float, bottom: float) -> list:
+    return [w for w in pw.words
+            if x0 <= (w.x0 + w.x1) / 2 <= x1 and top <= (w.top + w.bottom) / 2 <= bottom]
+
+
+def ocr_grids(pw: PageWords) -> list[tuple[pdfplumber.table.Table, list[list[str | None]]]]:
+    """A scanned page's ruled tables: the rules found in the image through pdfplumber's own
+    edge → cell → table steps, each cell holding the OCR words whose centre is inside it."""
+    from pdfplumber.table import (
+        Table,
+        cells_to_tables,
+        edges_to_intersections,
+        intersections_to_cells,
+        merge_edges,
+    )
+
+    tol = OCR_EDGE_TOLERANCE
+    edges = merge_edges(_rule_edges(pw.rules), tol, tol, tol, tol)
+    edges = [e for e in edges if (e["x1"] - e["x0"]) + (e["bottom"] - e["top"]) >= 3 * tol]
+    out = []
+    for cells in cells_to_tables(intersections_to_cells(edges_to_intersections(edges, tol, tol))):
+        if len(cells) < 2:
+            continue
+        table = Table(None, cells)  # type: ignore[arg-type]  # rows and bbox need only the cells
+        out.append((table, [[words_to_text(_words_in(pw, *c)) if c is not None else None
+                             for c in r.cells] for r in table.rows]))
+    return out
+
+
+def scan_ruled(pdf: pdfplumber.PDF, page_numbers: set[int],
+               ocr_words: dict[int, PageWords] | None = None) -> TableScan:
     """Every ruled table of the PDF, assigned to a statement by the title printed above it.
 
     A table with no title above it continues the previous page's statement (a table split
-    across pages, with or without a repeated header).
+    across pages, with or without a repeated header). Pages in ``ocr_words`` (scans) are read
+    from the rules found in the image and their OCR words.
     """
     book = load_titles()
     scan = TableScan(tables=[], skipped=[], unknown=[])
@@ -159,19 +214,32 @@ def scan_ruled(pdf: pdfplumber.PDF, page_numbers: set[int]) -> TableScan:
             if page_no not in page_numbers:
                 current = skipping = None
                 continue
-            found = page.find_tables(RULED_TABLE_SETTINGS)
-            found.sort(key=lambda t: t.bbox[1])
-            head = compact(page.extract_text() or "")[:40] if found else ""
+            ocr = (ocr_words or {}).get(page_no)
+            if ocr is not None:
+                found_texts = ocr_grids(ocr)
+            else:
+                found_texts = [(t, None) for t in page.find_tables(RULED_TABLE_SETTINGS)]
+            found_texts.sort(key=lambda tt: tt[0].bbox[1])
+
+            def text_between(top: float, bottom: float, page=page, ocr=ocr) -> str:
+                if ocr is not None:
+                    return words_to_text([w for w in ocr.words
+                                          if top <= (w.top + w.bottom) / 2 < bottom])
+                return page.crop((0, top, page.width, bottom)).extract_text() or "" if bottom > top else ""
+
+            whole = words_to_text(ocr.words) if ocr is not None else page.extract_text() or ""
+            head = compact(whole)[:40] if found_texts else ""
+            found = [t for t, _ in found_texts]
             if any(m in head for m in book.toc_markers):
                 scan.skipped.extend(SkippedTable("table of contents", page_no) for _ in found)
                 current = None
                 continue
             top = 0.0
-            for table in found:
-                above = page.crop((0, top, page.width, table.bbox[1])).extract_text() or ""
+            for table, texts in found_texts:
+                above = text_between(top, table.bbox[1])
                 below_limit = page.height
                 top = table.bbox[3]
-                grid, col_x = _expand_merged(table)
+                grid, col_x = _expand_merged(table, texts)
                 grid, inside = _strip_caption_rows(grid)
                 if not grid:
                     continue
@@ -209,7 +277,7 @@ def scan_ruled(pdf: pdfplumber.PDF, page_numbers: set[int]) -> TableScan:
                     source_unit=_unit_in(above) or "万元",
                     column_x=col_x,
                 )
-                below = page.crop((0, table.bbox[3], page.width, below_limit)).extract_text() or ""
+                below = text_between(table.bbox[3], below_limit)
                 current.printed_empty = any(m in compact(below + above) for m in book.empty_markers)
                 scan.tables.append(current)
     for t in scan.tables:

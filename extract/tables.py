@@ -355,32 +355,37 @@ def wants_page(text: str, previous_wanted: bool, book: TitleBook | None = None) 
     return sum(1 for line in text.splitlines() if _DECIMAL.search(line)) >= 2
 
 
-def scan_tables(source: bytes | PDF, texts: list[str] | None = None) -> TableScan:
+def scan_tables(source: bytes | PDF, texts: list[str] | None = None,
+                ocr_words: dict[int, PageWords] | None = None) -> TableScan:
     """Every statement table of a PDF's text layer, read from its words (and, where a page
     draws a grid, from its rules as a second reading). ``source`` is the bytes or the PDF the
-    caller already opened; ``texts`` the page texts it already read (used for triage)."""
+    caller already opened; ``texts`` the page texts it already read (used for triage);
+    ``ocr_words`` the OCR words of scanned pages, read by the same reader in their place."""
     from hotline_budgets.extract.ruled import scan_ruled
 
     with open_pdf(source) as pdf:
         if texts is None:
             texts = [p.extract_text() or "" for p in pdf.pages]
-        pages = triaged_pages(pdf, texts)
+        pages = triaged_pages(pdf, texts, ocr_words)
         scan = scan_pages(pages)
         gridded = {p.page for p in pages if sum(1 for r in p.rules if not r.is_horizontal) >= 4}
         if gridded:  # the grid's continuation pages may have lost their rules: read them too
-            scan.alternatives = scan_ruled(pdf, {p.page for p in pages}).tables
+            scan.alternatives = scan_ruled(pdf, {p.page for p in pages}, ocr_words).tables
     return scan
 
 
-def triaged_pages(pdf: pdfplumber.PDF, texts: list[str]) -> list[PageWords]:
-    """Positioned words of the pages that triage keeps (see ``wants_page``)."""
+def triaged_pages(pdf: pdfplumber.PDF, texts: list[str],
+                  ocr_words: dict[int, PageWords] | None = None) -> list[PageWords]:
+    """Positioned words of the pages that triage keeps (see ``wants_page``): the text layer's,
+    or a scanned page's OCR words."""
     book = load_titles()
+    ocr_words = ocr_words or {}
     out = []
     wanted = False
     for page_no, (page, text) in enumerate(zip(pdf.pages, texts, strict=True), start=1):
         wanted = wants_page(text, wanted, book)
         if wanted:
-            out.append(text_layer_page(page, page_no))
+            out.append(ocr_words.get(page_no) or text_layer_page(page, page_no))
     return out
 
 

@@ -66,6 +66,18 @@ class WordSource(Protocol):
     def pages(self) -> Iterator[PageWords]: ...
 
 
+def words_to_text(words: list[Word]) -> str:
+    """Words as text lines (grouped by vertical overlap), each line left to right."""
+    lines: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: (w.top + w.bottom) / 2):
+        mid = (w.top + w.bottom) / 2
+        if lines and min(x.top for x in lines[-1]) <= mid <= max(x.bottom for x in lines[-1]):
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    return "\n".join(" ".join(w.text for w in sorted(line, key=lambda w: w.x0)) for line in lines)
+
+
 def rules_from_edges(edges: list[dict]) -> list[Rule]:
     """Straight horizontal or vertical segments of lines, rectangles and curves (Guangzhou draws
     its grids with curves); slanted pieces are no hint for a grid and are left out."""

@@ -39,6 +39,7 @@ from hotline_budgets.flows.isolation import Budget, ExtractionStopped, Extractor
 from hotline_budgets.load.assemble import CATALOG_TABLES, catalog_tables
 from hotline_budgets.load.cache import cache_key, extractor_version, load_processed, prune, save_processed
 from hotline_budgets.load.conform import PER_REPORT_TABLES, ConformError, conform_report, conform_table
+from hotline_budgets.load.ocr_repair import confirm_repairs
 from hotline_budgets.load.publish import (
     ALL_YEARS_DB,
     all_years_is_current,
@@ -236,6 +237,8 @@ def process_entry(entry: RegistryEntry, ctx: RunContext, *, dry: bool = False) -
     stage = "extract"
     try:
         result = ctx.extractor.run(entry, fetched)
+        stage = "ocr-repair"
+        confirm_repairs(result)  # OCR readings settled by the report's identities, before caching
         stage = "conform"
         if result.report["status"] != FRESH:
             save_processed(cache_dir, key, result, [])

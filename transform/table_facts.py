@@ -22,6 +22,7 @@ from hotline_budgets.statements import statements_with
 from hotline_budgets.text import compact, normalize_name
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
+from hotline_budgets.transform.ocr_readings import Readings, ocr_readings
 
 LABELS_FILE = Path(__file__).parent / "labels.yaml"
 # Declared per statement in hotline_budgets/statements.yaml (codes, class_name_rows).
@@ -143,9 +144,21 @@ class StatementCoverage:
     printed_empty: bool
 
 
+@dataclass(frozen=True)
+class PendingReading:
+    """An OCR cell whose value is not settled: published by load.ocr_repair once the report's
+    identities choose between its readings (``as_read`` None: the text is not a number)."""
+
+    fact: Fact
+    as_read: Decimal | None
+    alternatives: tuple[Decimal, ...]
+    kind: str  # blank | chars | decimal (transform.ocr_readings)
+
+
 @dataclass
 class TableFacts:
     facts: list[Fact] = field(default_factory=list)
+    pending: list[PendingReading] = field(default_factory=list)
     unmapped: list[UnmappedCell] = field(default_factory=list)
     # Non-zero cells known and deliberately not stored (no SCHEMA key), each with its reason.
     ignored: list[UnmappedCell] = field(default_factory=list)
@@ -197,6 +210,13 @@ def to_wan(amount: Decimal, factor: Decimal) -> Decimal:
     if isinstance(exponent, int) and exponent < -AMOUNT_SCALE and fits_contract(value):
         return value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE))  # 2838.42347100 → 2838.423471
     return value
+
+
+def _prints_decimals(table: RawTable) -> bool:
+    """Most amounts of the table print a decimal point (then "14745" may be a lost "147.45")."""
+    nums = [compact(c) for _, row in table.rows for c in row
+            if re.fullmatch(r"[\d,]+(\.\d+)?", compact(c or "")) and not is_code(c)]
+    return bool(nums) and sum("." in n for n in nums) > 0.8 * len(nums)
 
 
 def _is_text_column(table: RawTable, j: int) -> bool:
@@ -451,11 +471,14 @@ _TOTAL_LABEL = re.compile(r"^([一二三四五六七八九十]+[、.])?(合计|�
 
 def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None = None,
                      report_kind: str | None = None, fiscal_year: int | None = None,
-                     printed: dict[str, str] | None = None) -> TableFacts:
+                     printed: dict[str, str] | None = None,
+                     ocr_pages: frozenset[int] = frozenset()) -> TableFacts:
     """Every non-zero cell of one statement table as a Fact (amounts converted to 万元).
 
     ``printed`` holds the function code → name pairs the report's coded tables print: evidence
-    for the 款/项 a summary table prints by name only.
+    for the 款/项 a summary table prints by name only. Cells on ``ocr_pages`` (scans) are OCR
+    values: method ocr, the text as the engine printed it, and uncertain readings left pending
+    for the identities (transform.ocr_readings).
     """
     book = book or load_labels()
     out = TableFacts(source_units={table.source_unit})
@@ -467,8 +490,10 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
     units = [_UnitRows() for _ in groups]
     seen: dict[tuple, Fact] = {}
     nonzero = 0
+    decimals = _prints_decimals(table)
     for i, (page, cells) in enumerate(table.rows):
         boxes = table.boxes[i] if i < len(table.boxes) else []
+        is_ocr = page in ocr_pages
         for gi, group in enumerate(groups):
             code, name = _row_label(cells, group, book, carries[gi])
             has_label = bool(code or name)
@@ -510,6 +535,9 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
             for j, path in group.amounts:
                 text = cells[j] if j < len(cells) else ""
                 amount = parse_amount(text)
+                readings = ocr_readings(text, decimals) if is_ocr else Readings(amount)
+                if readings.kind == "chars" and re.search(r"\d", compact(text)):
+                    amount = readings.alternatives[0]  # key it; the identities decide the value
                 if amount is None:
                     # Text without a digit is a label spilled into the column, not an amount.
                     if re.search(r"\d", compact(text)) and compact(text) != name:
@@ -586,10 +614,17 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     amount_wan=wan,
                     item_name=name or path.split("/")[-1],
                     page=page,
-                    method="table",
-                    source_text=compact(text),
+                    method="ocr" if is_ocr else "table",
+                    source_text=str(text).strip() if is_ocr else compact(text),
                     source_bbox=(boxes[j] or None) if j < len(boxes) else None,
+                    read_by="table",
                 )
+                if readings.kind:
+                    out.pending.append(PendingReading(
+                        fact, readings.as_read * factor if readings.as_read is not None else None,
+                        tuple(a * factor for a in readings.alternatives), readings.kind))
+                    seen[fact.key] = fact
+                    continue
                 if fact.key in seen and group.finer:
                     first = seen[fact.key]
                     merged = replace(first, amount_wan=first.amount_wan + fact.amount_wan,
