@@ -110,7 +110,8 @@ def make_report(seed: int, index: int, children_cache: dict[int, dict],
                           rng.choice((0, 0, rng.randint(100, 2_000_000))))
                       for i in sorted(rng.sample(items, k=min(len(items), rng.randint(1, 5))),
                                       key=lambda e: e.code)]
-            leaves = [r for r in leaves if r.basic or r.project] or [Row(items[0].code, items[0].name, 100, 0)]
+            leaves = ([r for r in leaves if r.basic or r.project]
+                      or [Row(items[0].code, items[0].name, 100, 0)])
             block += [Row(kuan.code, kuan.name, sum(r.basic for r in leaves),
                           sum(r.project for r in leaves)), *leaves]
         if block:
@@ -152,10 +153,10 @@ def render_reportlab(report: Report, path: Path) -> None:
     """The report as a PDF: a cover line, then each statement titled, with its unit line, in the
     report's print style; tables longer than a page continue on the next one."""
     from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Table, TableStyle
-    from reportlab.lib.styles import ParagraphStyle
 
     font = "STSong-Light"
     pdfmetrics.registerFont(UnicodeCIDFont(font))
@@ -170,7 +171,7 @@ def render_reportlab(report: Report, path: Path) -> None:
     elif report.style == "three_line":
         style += [("LINEABOVE", (0, 0), (-1, 0), 1, "black"), ("LINEBELOW", (0, 0), (-1, 0), 0.5, "black"),
                   ("LINEBELOW", (0, -1), (-1, -1), 1, "black")]
-    for number, (statement, titles) in enumerate(TITLES.items(), 1):
+    for number, titles in enumerate(TITLES.values(), 1):
         story += [Paragraph(f"公开{number:02d}表 {titles[report.report_kind]}", title_style),
                   Paragraph(f"编制单位：{report.entity_name}　　单位：万元", text_style)]
         table = Table(rows, colWidths=[60, 200, 70, 70, 70], repeatRows=1 if report.repeat_header else 0)
