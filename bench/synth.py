@@ -64,6 +64,9 @@ class Report:
     report_kind: str
     style: str
     repeat_header: bool
+    row_height: int = 18  # points
+    flowing: bool = False  # statements one after another, no page break: tables cross pages
+    prose_lines: int = 0  # lines of duty description (no amounts) before the first statement
     rows: list[Row] = field(default_factory=list)  # in print order: 类, its 款, their 项, …
 
     def total(self) -> tuple[int, int]:
@@ -101,14 +104,22 @@ def make_report(seed: int, index: int, children_cache: dict[int, dict],
                     rng.choice(styles), rng.random() < 0.5)
     children = children_cache.setdefault(year, _codes_for_year(year))
     classes = [c for c in children.get("", []) if c.code in children]
-    for cls in sorted(rng.sample(classes, k=min(len(classes), rng.randint(2, 6))), key=lambda e: e.code):
+    # about a third print their statements one after another without page breaks, in taller
+    # rows, so a table continues on the next page
+    long = rng.random() < 0.3
+    n_classes, n_kuans, n_items = (10, 4, 8) if long else (6, 3, 5)
+    report.row_height, report.flowing = (rng.choice((22, 26, 30)), True) if long else (18, False)
+    report.prose_lines = rng.randint(20, 50) if long else 0
+    for cls in sorted(rng.sample(classes, k=min(len(classes), rng.randint(2, n_classes))),
+                      key=lambda e: e.code):
         block: list[Row] = []
         kuans = [k for k in children[cls.code] if k.code in children]
-        for kuan in sorted(rng.sample(kuans, k=min(len(kuans), rng.randint(1, 3))), key=lambda e: e.code):
+        for kuan in sorted(rng.sample(kuans, k=min(len(kuans), rng.randint(1, n_kuans))),
+                           key=lambda e: e.code):
             items = children[kuan.code]
             leaves = [Row(i.code, i.name, rng.choice((0, rng.randint(100, 5_000_000))),
                           rng.choice((0, 0, rng.randint(100, 2_000_000))))
-                      for i in sorted(rng.sample(items, k=min(len(items), rng.randint(1, 5))),
+                      for i in sorted(rng.sample(items, k=min(len(items), rng.randint(1, n_items))),
                                       key=lambda e: e.code)]
             leaves = ([r for r in leaves if r.basic or r.project]
                       or [Row(items[0].code, items[0].name, 100, 0)])
@@ -164,6 +175,10 @@ def render_reportlab(report: Report, path: Path) -> None:
     text_style = ParagraphStyle("p", fontName=font, fontSize=9, leading=12)
     kind_word = "部门决算" if report.report_kind == "final_accounts" else "部门预算"
     story = [Paragraph(f"{report.entity_name}{report.fiscal_year}年{kind_word}", title_style), PageBreak()]
+    if report.prose_lines:  # ~40 characters a line; no digits, so no explanation-text facts
+        duty = "本单位主要职责是受理群众诉求，协调督办相关事项，汇总分析社情民意。"
+        story.append(Paragraph("一、部门职责　" + duty * (report.prose_lines * 40 // len(duty)),
+                               text_style))
     rows = table_rows(report)
     style = [("FONT", (0, 0), (-1, -1), font, 9), ("ALIGN", (2, 0), (-1, -1), "RIGHT")]
     if report.style == "ruled":
@@ -174,9 +189,10 @@ def render_reportlab(report: Report, path: Path) -> None:
     for number, titles in enumerate(TITLES.values(), 1):
         story += [Paragraph(f"公开{number:02d}表 {titles[report.report_kind]}", title_style),
                   Paragraph(f"编制单位：{report.entity_name}　　单位：万元", text_style)]
-        table = Table(rows, colWidths=[60, 200, 70, 70, 70], repeatRows=1 if report.repeat_header else 0)
+        table = Table(rows, colWidths=[60, 200, 70, 70, 70], rowHeights=report.row_height,
+                      repeatRows=1 if report.repeat_header else 0)
         table.setStyle(TableStyle(style))
-        story += [table, PageBreak()]
+        story += [table, Paragraph("　", text_style) if report.flowing else PageBreak()]
     doc = SimpleDocTemplate(str(path), pagesize=A4, invariant=1)  # no timestamps: same bytes each time
     doc.build(story)
 
