@@ -18,10 +18,12 @@ import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
 
-from hotline_budgets.extract.fetch import FetchedReport
-from hotline_budgets.registry import RegistryEntry
-from hotline_budgets.transform.report import ReportResult
+if TYPE_CHECKING:  # the parent never needs the extraction code itself
+    from hotline_budgets.extract.fetch import FetchedReport
+    from hotline_budgets.registry import RegistryEntry
+    from hotline_budgets.transform.report import ReportResult
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,6 @@ from hotline_budgets.extract.fetch import (
 from hotline_budgets.flows.isolation import Budget, ExtractionStopped, Extractor
 from hotline_budgets.load.assemble import CATALOG_TABLES, catalog_tables
 from hotline_budgets.load.cache import cache_key, extractor_version, load_processed, prune, save_processed
-from hotline_budgets.load.checks import evaluate_identities
 from hotline_budgets.load.conform import PER_REPORT_TABLES, ConformError, conform_report, conform_table
 from hotline_budgets.load.publish import (
     ALL_YEARS_DB,
@@ -173,6 +172,8 @@ def checked_rows(result: ReportResult) -> tuple[ReportResult, list[dict], str]:
     stage = "conform"
     line_items = conform_table("line_items", result.line_items)
     stage = "identities"
+    from hotline_budgets.load.checks import evaluate_identities  # DuckDB: only when extracting
+
     year = result.report["fiscal_year"]
     checks = [c | {"fiscal_year": year} for c in evaluate_identities(line_items)] if result.line_items else []
     return _with_checks(result, checks), checks, stage
@@ -239,11 +240,13 @@ def process_entry(entry: RegistryEntry, ctx: RunContext, *, dry: bool = False) -
             return _stale_or_rejected(
                 entry, ctx, result.report.get("status_reason") or result.report["status"],
                 "extract", fetched, started)
-        try:
-            tables = conform_report(_rows(result, checks))
-        except ConformError:
-            return None if dry else _stale_or_rejected(
-                entry, ctx, "stored rows no longer fit the schema", "conform", fetched, started)
+        tables = None  # a dry run publishes nothing; the key covers the schema, so rows still fit
+        if not dry:
+            try:
+                tables = conform_report(_rows(result, checks))
+            except ConformError:
+                return _stale_or_rejected(entry, ctx, "stored rows no longer fit the schema",
+                                          "conform", fetched, started)
         return ReportOutcome(entry, result, checks, tables, key, reused=True, change=change,
                              fetched=fetched, seconds=time.monotonic() - started)
     if dry:
@@ -351,6 +354,7 @@ class RunSummary:
     started_at: datetime
     seconds: float = 0.0
     noop: bool = False  # decided before Prefect started: nothing changed
+    problems: list[str] = field(default_factory=list)  # run-level faults (all-years database)
 
     @property
     def results(self) -> list[ReportResult]:
@@ -368,7 +372,8 @@ class RunSummary:
     def exit_code(self) -> int:
         """0 all fresh; 3 the run completed but some report is not fresh or a year failed."""
         fresh = all(o.status == FRESH for o in self.outcomes)
-        return 0 if fresh and all(y.action != "failed" for y in self.years) else 3
+        ok = fresh and not self.problems and all(y.action != "failed" for y in self.years)
+        return 0 if ok else 3
 
 
 class WarehouseBusy(RuntimeError):
@@ -424,13 +429,15 @@ def _update_state(ctx: RunContext, outcomes: list[ReportOutcome], years: list[Ye
         prune(ctx.warehouse / "extracted", o.entry.report_id, keep)
 
 
-def _versions_table(state: dict[str, SourceState]) -> tuple[pa.Table, str]:
-    rows = version_rows(state)
-    # last_seen_at moves every night: it is published when the warehouse is written anyway,
-    # never the reason to write it
-    stable = [{k: v for k, v in r.items() if k != "last_seen_at"} for r in rows]
-    digest = hashlib.sha256(json.dumps(stable, default=str, sort_keys=True).encode()).hexdigest()[:16]
-    return load_schema()["report_versions"].to_arrow(rows), digest
+def _versions_digest(state: dict[str, SourceState]) -> str:
+    """Names the report_versions rows, without last_seen_at: it moves every night and is
+    published whenever the warehouse is written anyway, never the reason to write it."""
+    stable = [{k: v for k, v in r.items() if k != "last_seen_at"} for r in version_rows(state)]
+    return hashlib.sha256(json.dumps(stable, default=str, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _versions_table(state: dict[str, SourceState]) -> pa.Table:
+    return load_schema()["report_versions"].to_arrow(version_rows(state))
 
 
 def write_run_summary(warehouse: Path, summary: RunSummary) -> Path:
@@ -448,6 +455,7 @@ def write_run_summary(warehouse: Path, summary: RunSummary) -> Path:
                          source_sha256=o.result.report.get("source_sha256"))
                     for o in summary.outcomes],
         "changes": [f"{o.entry.report_id}: {o.change}" for o in summary.outcomes if o.change],
+        "problems": summary.problems,
         "years": [dict(year=y.year, action=y.action, detail=y.detail,
                        expectation_failures=y.expectation_failures) for y in summary.years],
         "written": [str(p) for p in summary.written],
@@ -482,7 +490,7 @@ def quick_noop_check(registry: Path, warehouse: Path, years: list[int] | None) -
         if any(current_version(warehouse, y) != year_fingerprint(os_, ctx.catalog)
                for y, os_ in by_year.items()):
             return None
-        _, digest = _versions_table(ctx.state)
+        digest = _versions_digest(ctx.state)
         if not all_years_is_current(warehouse, digest):
             return None
         year_outcomes = [YearOutcome(y, "unchanged", path=(warehouse / str(y)).resolve())
@@ -530,21 +538,30 @@ def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None
         failed_years = {y.year: y.detail for y in year_outcomes if y.action == "failed"}
         for o in outcomes:  # a year that could not be published: its reports say so
             if o.entry.fiscal_year in failed_years:
-                o.result.report |= {"status": "stale" if o.status == FRESH else o.status,
+                had_version = current_version(warehouse, o.entry.fiscal_year) is not None
+                o.result.report |= {"status": "stale" if had_version else "rejected",
                                     "status_reason": f"publishing {o.entry.fiscal_year} failed:"
                                     f" {failed_years[o.entry.fiscal_year]}; the previous version"
                                     " stays published"}
         _update_state(ctx, outcomes, year_outcomes)
-        versions, digest = _versions_table(ctx.state)
+        digest = _versions_digest(ctx.state)
         written = [y.path for y in year_outcomes if y.action == "rewritten" and y.path]
         all_years = warehouse / ALL_YEARS_DB
+        problems = []
         if not all_years_is_current(warehouse, digest):
-            all_years = publish_all_years(warehouse, set(CATALOG_TABLES), {"report_versions": versions},
-                                          digest, current=catalog_tables(ctx.catalog))
-            written.append(all_years)
+            try:
+                all_years = publish_all_years(warehouse, set(CATALOG_TABLES),
+                                              {"report_versions": _versions_table(ctx.state)}, digest,
+                                              current=catalog_tables(ctx.catalog))
+                written.append(all_years)
+            except Exception as exc:  # the previous all-years database stays; the next run retries
+                problems.append(f"all-years database not rewritten: {type(exc).__name__}:"
+                                f" {safe_reason(str(exc))}")
+                say(problems[-1])
         save_state(warehouse, ctx.state)
         written += after_publish(warehouse, {y.year: y.path for y in year_outcomes if y.path}, all_years)
-        summary = RunSummary(outcomes, year_outcomes, written, started_at, time.monotonic() - t0)
+        summary = RunSummary(outcomes, year_outcomes, written, started_at, time.monotonic() - t0,
+                             problems=problems)
         summary.written.append(write_run_summary(warehouse, summary))
         return summary
 

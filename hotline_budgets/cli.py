@@ -100,6 +100,7 @@ def format_summary(summary) -> str:
         lines.append(f"year {y.year}: {y.action}" + (f" ({y.detail})" if y.detail else ""))
         for failed in y.expectation_failures:
             lines.append(f"  expectation failed in {y.year}: {failed}")
+    lines += summary.problems
     not_fresh = Counter(o.status for o in summary.outcomes if o.status != "published")
     verdict = ("nothing changed since the last run; " if summary.noop else "") + (
         "all reports published" if not not_fresh

@@ -134,8 +134,8 @@ def prune_versions(warehouse: Path, year: int, keep: int = KEEP_VERSIONS) -> Non
     """Keep the current version and the ones published just before it."""
     versions = _versions_dir(warehouse, year)
     current = (warehouse / str(year)).resolve()
-    done = [p for p in versions.iterdir() if p.is_dir() and (p / MANIFEST).exists()]
-    done.sort(key=lambda p: (p.resolve() == current, (p / MANIFEST).stat().st_mtime), reverse=True)
+    done = [p for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    done.sort(key=lambda p: (p.resolve() == current, p.stat().st_mtime), reverse=True)
     for old in done[keep:]:
         shutil.rmtree(old, ignore_errors=True)
 

@@ -119,3 +119,29 @@ def test_readers_holding_files_open_do_not_stop_publishing(published):
         year_reader.close()
         parquet.close()
     assert snapshot(wh)[0] != before[0]
+
+
+FULL_DISK = ("import resource, signal, sys; from pathlib import Path;"
+             " signal.signal(signal.SIGXFSZ, signal.SIG_IGN);"
+             " resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, resource.RLIM_INFINITY));"
+             " from hotline_budgets.flows.nightly import run_pipeline;"
+             " s = run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]));"
+             " print(s.outcomes[0].status, '|', s.outcomes[0].reason, '|', s.problems);"
+             " sys.exit(s.exit_code)")
+
+
+def test_a_year_that_cannot_be_written_keeps_its_previous_version(published):
+    """Files cannot grow past 400 kB (as on a full disk): the year and the all-years database
+    fail to write, the report says so as stale, the run completes with exit 3."""
+    folder, wh = published
+    before = snapshot(wh)
+    # bytes never published before (a comment after %%EOF): a year version that must be written
+    (folder / "report.pdf").write_bytes((SAMPLES / f"{NEW}.pdf").read_bytes() + b"\n% night 3\n")
+    env = os.environ | {"PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.run([sys.executable, "-c", FULL_DISK, str(folder / "registry.yaml"), str(wh)],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    status, reason, problems = proc.stdout.strip().split(" | ")
+    assert status == "stale" and "publishing 2024 failed" in reason, proc.stdout
+    assert "all-years database not rewritten" in problems
+    assert snapshot(wh) == before, "the previous version is complete and readable"
