@@ -111,7 +111,9 @@ def read_pdf(pdf_bytes: bytes) -> PdfRead:
         except NeedsOcr:
             raise
         except Exception as exc:  # pdfminer raises many kinds on a damaged file
-            raise PdfUnreadable(f"{type(exc).__name__}: {exc}") from exc
+            # pdfplumber wraps the cause (a MemoryError must keep its name: the budget reason)
+            inner = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+            raise PdfUnreadable(f"{type(inner).__name__}: {inner}") from exc
         return PdfRead(text, scan_tables(pdf))
 
 
