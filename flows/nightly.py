@@ -17,8 +17,9 @@ import json
 import os
 import re
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,17 +94,34 @@ class RunContext:
     state: dict[str, SourceState]
     limits: Limits = field(default_factory=Limits.from_env)
     budget: Budget = field(default_factory=Budget.from_env)
-    _extractor: Extractor | None = None
+    _extractors: dict[int, Extractor] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def extractor(self) -> Extractor:
-        if self._extractor is None:
-            self._extractor = Extractor(self.budget)
-        return self._extractor
+        """This thread's extraction worker: one per thread of a parallel task runner."""
+        with self._lock:
+            key = threading.get_ident()
+            if key not in self._extractors:
+                self._extractors[key] = Extractor(self.budget)
+            return self._extractors[key]
+
+    def use_extractor(self, extractor: Extractor) -> None:
+        """Let this thread reuse a worker that outlives the context (a Dask worker's)."""
+        with self._lock:
+            self._extractors[threading.get_ident()] = extractor
 
     def close(self) -> None:
-        if self._extractor is not None:
-            self._extractor.close()
+        with self._lock:
+            for extractor in self._extractors.values():
+                extractor.close()
+            self._extractors.clear()
+
+    def __getstate__(self) -> dict:  # shipped to another process: without workers or lock
+        return {k: v for k, v in self.__dict__.items() if k not in ("_extractors", "_lock")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _extractors={}, _lock=threading.Lock())
 
 
 _QUOTED_BYTES = re.compile(r"""b(['"]).*?(?<!\\)\1""")
@@ -498,11 +516,16 @@ def quick_noop_check(registry: Path, warehouse: Path, years: list[int] | None) -
         return summary
 
 
+ReportMapper = Callable[[list[RegistryEntry], "RunContext"], Iterable[ReportOutcome]]
+
+
 def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None,
                  progress: Callable[[str], None] | None = None,
-                 report: Callable = process_entry, publish: Callable = publish_one_year) -> RunSummary:
+                 report: Callable = process_entry, publish: Callable = publish_one_year,
+                 map_reports: ReportMapper | None = None) -> RunSummary:
     """The whole run; ``report``/``publish`` are the per-report and per-year steps (plain
-    functions, or Prefect tasks inside the flow)."""
+    functions, or Prefect tasks inside the flow). ``map_reports`` runs the per-report step over
+    the entries in parallel (a task runner); it yields the outcomes in registry order."""
     warehouse = Path(warehouse)
     started_at, t0 = datetime.now(UTC), time.monotonic()
     entries = select_entries(registry, years)
@@ -513,8 +536,8 @@ def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None
         ctx = RunContext(warehouse, load_catalog(), load_state(warehouse))
         outcomes: list[ReportOutcome] = []
         try:
-            for i, entry in enumerate(entries, 1):
-                outcome = report(entry, ctx)
+            mapped = map_reports(entries, ctx) if map_reports else (report(e, ctx) for e in entries)
+            for i, outcome in enumerate(mapped, 1):
                 outcomes.append(outcome)
                 say(_progress_line(i, len(entries), outcome))
         finally:

@@ -1,8 +1,8 @@
 """The Prefect flow of the nightly run (``flows/nightly.py`` holds the plain functions).
 
 One task per report and one per year; none raises for a handled fault, so Prefect logs no error
-line for what the run summary already says. A task runner can map ``report_task`` over the
-entries (each worker thread needs its own Extractor, see flows/isolation.py).
+line for what the run summary already says. ``report_task`` is mapped over the entries by
+the flow's thread pool or a Dask cluster (flows/parallel.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from hotline_budgets.flows.nightly import (  # noqa: F401 (the flow module's pub
     run_pipeline,
     stderr_progress,
 )
+from hotline_budgets.flows.parallel import RunnerSettings, report_mapper
 from hotline_budgets.registry import RegistryEntry
 
 
@@ -39,8 +40,12 @@ def publish_year_task(year: int, outcomes: list[ReportOutcome], ctx: RunContext)
 
 @flow(name="hotline-budgets", log_prints=False, validate_parameters=False)
 def pipeline_flow(registry: str | Path, warehouse: str | Path, years: list[int] | None = None,
-                  progress: bool = False) -> RunSummary:
-    """The nightly run under Prefect (see run_pipeline)."""
+                  progress: bool = False, runner: str | None = None, workers: int | None = None,
+                  dask_address: str | None = None) -> RunSummary:
+    """The nightly run under Prefect (see run_pipeline); reports spread as flows/parallel.py
+    says (``runner``/``workers``/``dask_address``, else the HOTLINE_* settings)."""
+    settings = RunnerSettings.from_env(runner, workers, dask_address)
     return run_pipeline(Path(registry), Path(warehouse), years,
                         progress=stderr_progress if progress else None,
-                        report=report_task, publish=publish_year_task)
+                        report=report_task, publish=publish_year_task,
+                        map_reports=report_mapper(settings, report_task))

@@ -41,6 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="output folder (default: ./warehouse of the working directory)")
     run.add_argument("--year", type=int, action="append", dest="years",
                      help="only this fiscal year (repeatable)")
+    run.add_argument("--runner", choices=("thread", "dask"), default=None,
+                     help="spread reports over worker processes on this machine (thread, the"
+                     " default) or a Dask cluster (docs/SCALING.md); env HOTLINE_RUNNER")
+    run.add_argument("--workers", type=int, default=None,
+                     help="reports extracted at once (default: one per core); env HOTLINE_WORKERS")
+    run.add_argument("--dask-address", default=None,
+                     help="scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786"
+                     " (default: a LocalCluster); env HOTLINE_DASK_ADDRESS")
     serve.add_argument("--cron", default=DEFAULT_CRON, help=f"schedule (default {DEFAULT_CRON!r})")
     serve.add_argument("--timezone", default="Asia/Shanghai", help="time zone of the schedule")
     serve.add_argument("--name", default="nightly", help="deployment name")
@@ -135,6 +143,12 @@ def _run(args: argparse.Namespace) -> int:
     entries = load_registry(args.registry)  # a bad registry is one clean line, before Prefect
     check_years(entries, args.years)
     warehouse = check_warehouse(args.warehouse)
+    from hotline_budgets.flows.parallel import RunnerSettings
+
+    try:
+        runner = RunnerSettings.from_env(args.runner, args.workers, args.dask_address)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     started = time.monotonic()
     try:
         from hotline_budgets.flows.nightly import quick_noop_check
@@ -147,7 +161,8 @@ def _run(args: argparse.Namespace) -> int:
             from hotline_budgets.flows.pipeline import pipeline_flow
 
             summary = pipeline_flow(registry=args.registry.resolve(), warehouse=warehouse,
-                                    years=args.years, progress=True)
+                                    years=args.years, progress=True, runner=runner.runner,
+                                    workers=runner.workers, dask_address=runner.dask_address)
     except Exception as exc:
         from hotline_budgets.flows.nightly import WarehouseBusy
 

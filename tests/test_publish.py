@@ -24,7 +24,7 @@ def test_all_years_database_takes_the_catalog_of_the_current_run(tmp_path):
     # an older year, published with an old catalog
     publish_year(2019, _year_tables([old]), tmp_path, "old-catalog")
     current = catalog_tables(load_catalog())
-    path = publish_all_years(tmp_path, set(CATALOG_TABLES), current)
+    path = publish_all_years(tmp_path, set(CATALOG_TABLES), current=current)
     con = duckdb.connect(str(path), read_only=True)
     try:
         codes = {c for (c,) in con.execute("SELECT code FROM function_codes").fetchall()}

@@ -1,0 +1,210 @@
+"""End to end: a full run, its stages, and the no-op rerun, on any registries.
+
+    uv run python -m bench.run [--registry R ...] [--workers 1,2] [--runner thread|dask]
+
+Default registries: the bundled real reports (samples/real + samples/real2026). The registries
+are joined into one (absolute paths) so one run covers them all. For each worker count it
+measures, each on a fresh warehouse:
+
+- ``cli``    ``hotline-budgets run`` as an operator runs it (a subprocess: imports, Prefect's
+             local server, flow, validation, publishing): wall time, pages/s, reports/min and
+             the peak RSS of the whole process tree (sampled every 0.1 s: the flow process plus
+             its extraction workers) and of its largest single process;
+- ``noop``   the same command again on the unchanged warehouse;
+- ``plain``  the same run in-process without Prefect (flows/nightly.run_pipeline with plain
+             functions), timed per stage: per-report (fetch+extract+identities+conform, summed
+             over reports and as wall), per-year publish, of which Great Expectations; the
+             difference to ``cli`` is the orchestration (Prefect) cost.
+
+Prints one table; the machine's core count and load are in the first line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+from hotline_budgets.paths import data_dir
+from hotline_budgets.registry import load_registry
+
+DEFAULT_REGISTRIES = ("real/registry.yaml", "real2026/registry.yaml")
+
+
+def joined_registry(registries: list[Path], out: Path) -> Path:
+    """One registry of every entry, urls made absolute (local files) so it can live anywhere."""
+    reports = []
+    for reg in registries:
+        raw = yaml.safe_load(reg.read_text(encoding="utf-8"))
+        for r in raw["reports"]:
+            url = str(r["url"])
+            if "://" not in url and not Path(url).is_absolute():
+                r = r | {"url": str((reg.parent / url).resolve())}
+            reports.append(r)
+    out.write_text(yaml.safe_dump({"reports": reports}, allow_unicode=True, sort_keys=False),
+                   encoding="utf-8")
+    return out
+
+
+def page_count(registry: Path) -> int:
+    import pypdfium2 as pdfium
+
+    total = 0
+    for e in load_registry(registry):
+        doc = pdfium.PdfDocument(e.base_dir / e.url)
+        total += len(doc)
+        doc.close()
+    return total
+
+
+def _tree_rss(pid: int) -> tuple[int, int]:
+    """(sum, max) RSS in bytes over the process and its descendants."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0, 0
+    sizes = []
+    for p in procs:
+        try:
+            sizes.append(p.memory_info().rss)
+        except psutil.Error:
+            pass
+    return sum(sizes), max(sizes, default=0)
+
+
+def run_cli(registry: Path, warehouse: Path, extra: list[str]) -> dict:
+    """One ``hotline-budgets run`` subprocess: wall, exit code, peak tree/largest RSS (MB)."""
+    cmd = [sys.executable, "-m", "hotline_budgets.cli", "run", "--registry", str(registry),
+           "--warehouse", str(warehouse), *extra]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = [0, 0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            total, largest = _tree_rss(proc.pid)
+            peak[0], peak[1] = max(peak[0], total), max(peak[1], largest)
+            stop.wait(0.1)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    stop.set()
+    sampler.join()
+    wall = time.perf_counter() - t0
+    if proc.returncode not in (0, 3):
+        print(err[-2000:], file=sys.stderr)
+    return {"wall": wall, "rc": proc.returncode, "tree_mb": peak[0] / 2**20, "largest_mb": peak[1] / 2**20}
+
+
+def run_plain(registry: Path, warehouse: Path, workers: int) -> dict:
+    """The run without Prefect, timed per stage (wrappers around the plain steps)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import hotline_budgets.load.validate as validate
+    from hotline_budgets.flows import nightly
+    from hotline_budgets.flows.parallel import in_order
+
+    times = {"report_sum": 0.0, "publish": 0.0, "gx": 0.0}
+    lock = threading.Lock()
+    original_validate = validate.validate_tables
+
+    def timed_validate(*a, **k):
+        t = time.perf_counter()
+        try:
+            return original_validate(*a, **k)
+        finally:
+            times["gx"] += time.perf_counter() - t
+
+    def report(entry, ctx):
+        t = time.perf_counter()
+        out = nightly.process_entry(entry, ctx)
+        with lock:
+            times["report_sum"] += time.perf_counter() - t
+        return out
+
+    def publish(year, outcomes, ctx):
+        t = time.perf_counter()
+        try:
+            return nightly.publish_one_year(year, outcomes, ctx)
+        finally:
+            times["publish"] += time.perf_counter() - t
+
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+
+    def mapper(entries, ctx):
+        t = time.perf_counter()
+        yield from in_order(lambda e: pool.submit(report, e, ctx), entries, 2 * workers)
+        times["report_wall"] = time.perf_counter() - t
+
+    validate.validate_tables = timed_validate
+    t0 = time.perf_counter()
+    try:
+        nightly.run_pipeline(registry, warehouse, report=report, publish=publish,
+                             map_reports=mapper if pool else None)
+    finally:
+        validate.validate_tables = original_validate
+        if pool:
+            pool.shutdown()
+    times["wall"] = time.perf_counter() - t0
+    times.setdefault("report_wall", times["report_sum"])
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--registry", type=Path, action="append")
+    ap.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    ap.add_argument("--runner", default="thread", choices=("thread", "dask"))
+    ap.add_argument("--skip-plain", action="store_true", help="only the cli and no-op runs")
+    ap.add_argument("--keep", type=Path, help="keep the warehouses under this folder")
+    args = ap.parse_args()
+    registries = args.registry or [data_dir("samples") / r for r in DEFAULT_REGISTRIES]
+    work = Path(tempfile.mkdtemp(prefix="bench-run-", dir=args.keep))
+    registry = joined_registry([r.resolve() for r in registries], work / "registry.yaml")
+    reports, pages = len(load_registry(registry)), page_count(registry)
+    print(f"cores {os.cpu_count()}  load {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+          f"  reports {reports}  pages {pages}  runner {args.runner}")
+    print(f"{'run':14} {'wall s':>8} {'pages/s':>8} {'rep/min':>8} {'tree MB':>8} {'max MB':>7}  detail")
+    for workers in (int(w) for w in args.workers.split(",")):
+        wh = work / f"wh-{workers}"
+        extra = ["--workers", str(workers), "--runner", args.runner]
+        full = run_cli(registry, wh, extra)
+        summary = json.loads((wh / "run_summary.json").read_text(encoding="utf-8"))
+        statuses: dict[str, int] = {}
+        for r in summary["reports"]:
+            statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+        print(f"{f'cli w={workers}':14} {full['wall']:8.1f} {pages / full['wall']:8.1f}"
+              f" {60 * reports / full['wall']:8.1f} {full['tree_mb']:8.0f} {full['largest_mb']:7.0f}"
+              f"  flow {summary['seconds']:.1f} s, rc {full['rc']}, {statuses}")
+        noop = run_cli(registry, wh, extra)
+        print(f"{f'noop w={workers}':14} {noop['wall']:8.1f} {'':8} {'':8} {noop['tree_mb']:8.0f}"
+              f" {noop['largest_mb']:7.0f}  rc {noop['rc']}")
+        if not args.skip_plain:
+            plain = run_plain(registry, work / f"plain-{workers}", workers)
+            overhead = full["wall"] - plain["wall"]
+            print(f"{f'plain w={workers}':14} {plain['wall']:8.1f} {pages / plain['wall']:8.1f}"
+                  f" {60 * reports / plain['wall']:8.1f} {'':8} {'':7}"
+                  f"  reports {plain['report_wall']:.1f} s wall ({plain['report_sum']:.1f} s summed,"
+                  f" {pages / plain['report_wall']:.1f} pages/s), publish {plain['publish']:.1f} s"
+                  f" (GX {plain['gx']:.1f} s); cli − plain = {overhead:.1f} s"
+                  f" ({100 * overhead / full['wall']:.0f} % of cli)")
+        if args.keep is None:
+            shutil.rmtree(wh, ignore_errors=True)
+            shutil.rmtree(work / f"plain-{workers}", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
