@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import shutil
 
 import duckdb
 import pytest
@@ -33,6 +32,14 @@ def _encrypted_pdf(path) -> None:
     c.save()
 
 
+def _blank_scan(path) -> None:
+    """An image-only PDF whose one page is a blank scan: OCR runs and finds nothing legible (the
+    bundled Sanming scan is read correctly by OCR, see test_ocr.py)."""
+    from PIL import Image
+
+    Image.new("L", (1240, 1754), 255).save(path, "PDF", resolution=150.0)
+
+
 def build_inputs(folder) -> dict[str, str]:
     """{report_id: file name} of every bad input and two good reports."""
     good = (SAMPLES / f"{GOOD}.pdf").read_bytes()
@@ -45,7 +52,7 @@ def build_inputs(folder) -> dict[str, str]:
         b"%PDF-1.4\n" + rng.randbytes(3000) + f"({CANARY})".encode() + b"\n%%EOF\n")
     (folder / "error.pdf").write_text(f"<html><body>404 页面不存在 {CANARY}</body></html>")
     _encrypted_pdf(folder / "password.pdf")
-    shutil.copy(SAMPLES / "sanming-12345-2024-budget-scanned.pdf", folder / "scan.pdf")
+    _blank_scan(folder / "scan.pdf")
     write_table_pdf(folder / "unknown.pdf",
                     [("某某中心物资盘点统计表", [["项目", "数量"], ["桌椅", "12.00"], ["电脑", "3.00"]])])
     write_table_pdf(folder / "badnumber.pdf", [("公开05表 一般公共预算财政拨款支出决算表", [
@@ -92,7 +99,7 @@ EXPECTED = {  # report_id: (status, words the reason must contain)
     "random-after-header": ("rejected", "cannot open PDF"),
     "error-page": ("rejected", "not a PDF: an HTML page"),
     "password": ("rejected", "password-protected"),
-    "image-only": ("needs_ocr", "needs OCR"),
+    "image-only": ("rejected", "OCR found nothing legible"),
     "unknown-layout": ("rejected", "layout not understood"),
     "too-big": ("rejected", "larger than the size cap of 5 MB"),
     "missing": ("rejected", "cannot read"),

@@ -37,32 +37,31 @@ def con(flow_run):
 
 
 def check_total_spending(con, rows):
-    """One number per report, every report listed; unreadable reports with NULL."""
+    """One number per report, every report listed; exactly the unreadable reports with NULL."""
     assert len(rows) == con.execute("SELECT count(*) FROM reports").fetchone()[0]
-    by_status = {r["report_status"] for r in rows if r["spending_wan"] is None}
-    assert by_status <= {"needs_ocr", "rejected"} and "needs_ocr" in by_status
-    summary = dict(con.execute("""SELECT r.entity_name || r.fiscal_year || r.report_kind, li.amount_wan
-        FROM line_items li JOIN reports r USING (report_id)
-        WHERE li.item = 'expense.current_total' AND li.statement = 'summary'""").fetchall())
+    assert len({r["report_id"] for r in rows}) == len(rows)
+    unpublished = {rid for (rid,) in con.execute(
+        "SELECT report_id FROM reports WHERE status IN ('needs_ocr', 'rejected')").fetchall()}
+    assert {r["report_id"] for r in rows if r["spending_wan"] is None} == unpublished
+    summary = dict(con.execute("""SELECT report_id, amount_wan FROM line_items
+        WHERE item = 'expense.current_total' AND statement = 'summary' AND measure = 'total'""").fetchall())
     for r in rows:
-        key = f"{r['entity_name']}{r['fiscal_year']}{r['report_kind']}"
-        if key in summary and r["spending_wan"] is not None:
-            assert r["spending_wan"] == summary[key] and r["basis"] == "summary_current_total"
+        if r["report_id"] in summary:
+            assert r["spending_wan"] == summary[r["report_id"]] and r["basis"] == "summary_current_total"
     assert any(r["basis"] != "summary_current_total" and r["spending_wan"] for r in rows), (
         "a report whose summary prints no current total still gets its number")
 
 
 def check_function_classes(con, rows):
     """No duplicate-looking rows; the 7-digit-only report is there; classes add up to spending."""
-    keys = [(r["entity_name"], r["fiscal_year"], r["report_kind"], r["class_code"]) for r in rows]
+    keys = [(r["report_id"], r["class_code"]) for r in rows]
     assert len(keys) == len(set(keys))
     assert any(r["source_level"] == "项" for r in rows)
     totals: dict[tuple, list] = {}
     for r in rows:
-        totals.setdefault((r["entity_name"], r["fiscal_year"], r["report_kind"]), []).append(r["amount_wan"])
-    spending = {(e, y, k): s for e, y, k, s in con.execute(
-        "SELECT entity_name, fiscal_year, report_kind, spending_wan FROM total_spending"
-        " WHERE spending_wan IS NOT NULL").fetchall()}
+        totals.setdefault(r["report_id"], []).append(r["amount_wan"])
+    spending = dict(con.execute(
+        "SELECT report_id, spending_wan FROM total_spending WHERE spending_wan IS NOT NULL").fetchall())
     published = con.execute("SELECT count(*) FROM reports WHERE line_item_count > 0").fetchone()[0]
     assert len(totals) == published, "every report with data has its classes"
     for key, amounts in totals.items():
@@ -82,8 +81,7 @@ def check_basic_economic(con, rows):
     assert rows and all(len(r["code"]) == 3 for r in rows)
     shares: dict[tuple, float] = {}
     for r in rows:
-        key = (r["entity_name"], r["fiscal_year"], r["report_kind"])
-        shares[key] = shares.get(key, 0) + r["share_of_basic"]
+        shares[r["report_id"]] = shares.get(r["report_id"], 0) + r["share_of_basic"]
     assert all(abs(s - 1) < 0.001 for s in shares.values()), shares
 
 
@@ -93,8 +91,10 @@ def check_cofog(con, rows):
 
 def check_coverage(con, rows):
     assert rows and all(r["coverage"] in ("empty", "text_only", "missing") for r in rows)
-    unreadable = [r for r in rows if r["report_status"] == "needs_ocr"]
-    assert unreadable and all(r["coverage"] == "missing" for r in unreadable)
+    unreadable = {rid for (rid,) in con.execute(
+        "SELECT report_id FROM reports WHERE status IN ('needs_ocr', 'rejected')").fetchall()}
+    assert unreadable <= {r["report_id"] for r in rows}, "an unreadable report is never dropped"
+    assert all(r["coverage"] == "missing" for r in rows if r["report_id"] in unreadable)
 
 
 def check_reconciliation(con, rows):
