@@ -288,6 +288,7 @@ class Scanner:
     subject: tuple[str, str] | None = None  # (item, printed name) of the 三公 category just named
     facts: list[Fact] = field(default_factory=list)
     notes: list[NarrativeNote] = field(default_factory=list)
+    keep_zeros: bool = False  # "0万元" kept as a fact (consistency checks), not for line items
 
     @property
     def srules(self) -> StatementRules:
@@ -369,7 +370,7 @@ class Scanner:
     def on_amount(self, raw: str, match: re.Match[str], at: int, marker_end: int | None) -> None:
         """Map one "label + A万元" onto statement cells, if the label means one."""
         amount = Decimal(match["num"].replace(",", ""))
-        if amount == 0 or self.doc.is_loose(at):
+        if (amount == 0 and not self.keep_zeros) or self.doc.is_loose(at):
             return
         page = self.doc.page_of[at]
         if marker_end is not None:
@@ -494,7 +495,8 @@ class NarrativeFacts:
 
 
 def read_narrative(pages: list[str], *, report_kind: str, fiscal_year: int, catalog: Catalog,
-                   printed_codes: dict[str, str] | None = None) -> NarrativeFacts:
+                   printed_codes: dict[str, str] | None = None,
+                   keep_zeros: bool = False) -> NarrativeFacts:
     """All facts the explanation text states for the current year, one per natural key (first
     wins), and the amounts whose 类/款/项 names could not be resolved.
 
@@ -511,7 +513,8 @@ def read_narrative(pages: list[str], *, report_kind: str, fiscal_year: int, cata
         statement = section_statement(section.title, rules)
         if statement is None or statement not in rules.statements:
             continue
-        scanner = Scanner(doc, section, statement, rules, report_kind, fiscal_year, catalog, resolver)
+        scanner = Scanner(doc, section, statement, rules, report_kind, fiscal_year, catalog, resolver,
+                          keep_zeros=keep_zeros)
         facts += scanner.run()
         notes += scanner.notes
     unique: dict[tuple[str, str, str, str, str], Fact] = {}

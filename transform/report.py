@@ -14,6 +14,7 @@ from hotline_budgets.extract.pdf_text import NeedsOcr, read_page_texts
 from hotline_budgets.extract.tables import scan_tables
 from hotline_budgets.registry import RegistryEntry
 from hotline_budgets.transform.catalog import Catalog
+from hotline_budgets.transform.consistency import check_consistency
 from hotline_budgets.transform.facts import Fact
 from hotline_budgets.transform.table_facts import TableFacts, facts_from_table
 
@@ -38,6 +39,7 @@ class ReportResult:
     statements: list[dict] = field(default_factory=list)
     quality_issues: list[dict] = field(default_factory=list)
     codes_seen: list[dict] = field(default_factory=list)
+    consistency_checks: list[dict] = field(default_factory=list)
 
 
 def base_report_row(entry: RegistryEntry, catalog: Catalog) -> dict:
@@ -204,5 +206,7 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
             unmapped_cells=len(best[st].unmapped) if cov else None,
             line_items=sum(1 for f in facts if f.statement == st)))
     report |= dict(status="published", status_reason=None, line_item_count=len(line_items))
+    consistency = check_consistency(entry, text.pages, table_facts, statements, catalog,
+                                    pdf_bytes, printed)
     return ReportResult(report=report, line_items=line_items, statements=statements,
-                        quality_issues=issues, codes_seen=codes)
+                        quality_issues=issues, codes_seen=codes, consistency_checks=consistency)
