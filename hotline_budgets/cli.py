@@ -30,6 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     sub.add_parser("expectations", help="regenerate expectations/*.json from the schema")
     sub.add_parser("dictionary", help="print the data dictionary generated from the schema")
+    cat = sub.add_parser("catalog", help="the classification catalog grown from evidence")
+    cat_sub = cat.add_subparsers(dest="catalog_command", required=True)
+    derive = cat_sub.add_parser("derive", help="re-derive transform/catalogs/*.csv from every "
+                                               "code + name the registries' reports print")
+    derive.add_argument("--registry", type=Path, action="append", dest="registries",
+                        help="registry YAML (repeatable; default: every bundled registry)")
+    derive.add_argument("--from-evidence", action="store_true",
+                        help="re-derive from the committed code_evidence.csv without reading reports")
     return parser
 
 
@@ -47,6 +55,9 @@ def format_summary(summary, seconds: float) -> str:
         issues = len(res.quality_issues)
         if issues:
             reason = (reason + "; " if reason else "") + f"{issues} quality notes"
+        findings = sum(1 for c in res.consistency_checks if c["verdict"] != "pass")
+        if findings:
+            reason = (reason + "; " if reason else "") + f"{findings} consistency findings"
         lines.append(f"{r['report_id']:<42} {r['status']:<10} {len(res.line_items):>5}"
                      f" {n_table:>5} {n_text:>5}  {reason}")
     statuses = [c["status"] for c in summary.checks]
@@ -74,6 +85,28 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+BUNDLED_REGISTRIES = ("registry.yaml", "real/registry.yaml", "real2026/registry.yaml")
+
+
+def _derive_catalog(args: argparse.Namespace) -> int:
+    from hotline_budgets.paths import data_dir
+    from hotline_budgets.transform.catalog_derive import (
+        collect_evidence,
+        read_evidence,
+        write_catalog,
+    )
+
+    if args.from_evidence:
+        counts = write_catalog(read_evidence())
+    else:
+        registries = args.registries or [data_dir("samples") / r for r in BUNDLED_REGISTRIES]
+        for registry in registries:
+            load_registry(registry)  # a bad registry is one clean line before any work
+        counts = write_catalog(collect_evidence(registries))
+    print(" ".join(f"{k}={v}" for k, v in counts.items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -93,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             for path in write_suites():
                 print(path)
             return 0
+        if args.command == "catalog":
+            return _derive_catalog(args)
         if args.command == "dictionary":
             from hotline_budgets.schema import render_data_dictionary
 

@@ -25,6 +25,9 @@ class CodeEntry:
     first_year: int
     last_year: int
     source: str
+    status: str = "reference"  # reference | observed | single_report (catalog_derive.py)
+    report_count: int = 0  # bundled reports printing the code (any name)
+    entity_count: int = 0  # distinct entities among them
 
 
 @dataclass
@@ -50,6 +53,10 @@ class Catalog:
 
     def knows(self, classification: str, code: str) -> bool:
         return code in self.table(classification)
+
+    def corroborated(self, classification: str) -> set[str]:
+        """Codes from a cited source or printed alike by two entities (not seen once only)."""
+        return {c for c, e in self.table(classification).items() if e.status != "single_report"}
 
     def name_matches(self, classification: str, code: str, printed: str) -> bool:
         """True when the printed name is the catalog's name for the code, modulo aliases."""
@@ -111,6 +118,8 @@ def _read(path: Path) -> dict[str, CodeEntry]:
             r["code"]: CodeEntry(
                 r["code"], r["level"], r["name"], r["parent"],
                 int(r["first_year"]), int(r["last_year"]), r["source"],
+                r.get("status") or "reference", int(r.get("report_count") or 0),
+                int(r.get("entity_count") or 0),
             )
             for r in csv.DictReader(fh)
         }
@@ -146,7 +155,8 @@ def catalog_table_rows(catalog: Catalog, directory: Path = CATALOG_DIR) -> dict[
 
     def codes(entries: dict[str, CodeEntry]) -> list[dict]:
         return [dict(code=e.code, level=e.level, name=e.name, parent=e.parent or None,
-                     first_year=e.first_year, last_year=e.last_year, source=e.source)
+                     first_year=e.first_year, last_year=e.last_year, source=e.source,
+                     status=e.status, report_count=e.report_count, entity_count=e.entity_count)
                 for e in sorted(entries.values(), key=lambda e: e.code)]
 
     rank: dict[str, int] = {}

@@ -149,16 +149,16 @@ class Evidence:
     text_facts: list[Fact]
     statements: list[dict]
     locator: Locator
+    _doc: narrative.Document | None = None
 
-    @cache  # noqa: B019 - one Evidence per report, dropped with it
     def document(self) -> narrative.Document:
-        return narrative.join_pages(self.pages, narrative.load_rules())
+        """The joined, compacted text of all pages (built once)."""
+        if self._doc is None:
+            self._doc = narrative.join_pages(self.pages, narrative.load_rules())
+        return self._doc
 
     def explanation(self) -> tuple[int, int]:
         return narrative.explanation_span(self.document(), narrative.load_rules())
-
-    def __hash__(self) -> int:
-        return id(self)
 
 
 def _fact_path(fact: Fact) -> str:

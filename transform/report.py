@@ -99,6 +99,7 @@ def _codes_seen(entry: RegistryEntry, facts: list[Fact], catalog: Catalog) -> li
             classification=f.classification, code=f.code, printed_name=f.item_name,
             catalog_name=entry_.name if entry_ else None, is_known_code=entry_ is not None,
             is_name_match=bool(f.item_name) and catalog.name_matches(f.classification, f.code, f.item_name),
+            catalog_status=entry_.status if entry_ else None,
             statement=f.statement, page=f.page,
         )
     return list(seen.values())
