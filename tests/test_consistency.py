@@ -196,6 +196,24 @@ def test_placeholder_in_a_heading(liuzhou):
     assert {r["rule_id"] for r in found} <= {"entity.placeholder", "entity.name"}
 
 
+def test_placeholder_in_a_table_caption(liuzhou):
+    pages = list(liuzhou.pages)
+    caption = "单位名称：柳州市12345政务服务热线管理中心"
+    page = next(i for i, p in enumerate(pages) if caption in p)
+    pages[page] = pages[page].replace(caption, "单位名称：XX单位", 1)
+    found = new_failures(liuzhou, liuzhou.run(pages))
+    assert {(r["rule_id"], r["left_page"]) for r in found} == {
+        ("entity.placeholder", page + 1), ("entity.name", page + 1)}
+
+
+def test_cover_naming_another_entity(putuo):
+    assert putuo.pages[0].startswith("上海市普陀区财政局")
+    pages = [putuo.pages[0].replace("上海市普陀区财政局", "上海市静安区财政局", 1), *putuo.pages[1:]]
+    found = new_failures(putuo, putuo.run(pages))
+    assert [(r["rule_id"], r["left_source"], r["left_value"]) for r in found] == [
+        ("entity.name", "cover", "上海市静安区财政局")]
+
+
 def test_another_entity_named_in_a_heading(liuzhou):
     pages = liuzhou.altered("第三部分：柳州市12345", "第三部分：桂林市12345")
     found = new_failures(liuzhou, liuzhou.run(pages))

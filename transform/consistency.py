@@ -537,7 +537,16 @@ def check_entity_and_year(ev: Evidence, rules: Rules) -> list[Finding]:
                 break
     heading = re.compile(ent["heading"])
     want = _clean_entity(ev.entity_name, rules)
-    for line, page, _ in _lines(ev):
+    lines = _lines(ev)
+    for (line, page, _), (after, _, _) in zip(lines, lines[1:], strict=False):
+        if (page == 1 and re.match(ent["cover_title"], after) and re.match(ent["cover_name"], line)
+                and heading.match(line) is None):
+            found.append(_name_finding(ev, rules, "cover", line, page, line, want))
+    for line, page, _ in lines:
+        m = re.search(ent["caption"], line)
+        if m:
+            found.append(_name_finding(ev, rules, "caption", m["name"], page, line, want))
+    for line, page, _ in lines:
         if len(line) > ent["heading_max_chars"]:
             continue
         m = heading.match(line)
@@ -558,6 +567,19 @@ def check_entity_and_year(ev: Evidence, rules: Rules) -> list[Finding]:
             None if ok else f"p.{page} heading names {m['name']!r}, the report is {ev.entity_name!r}"))
     found += _check_years(ev, rules)
     return found
+
+
+def _name_finding(ev: Evidence, rules: Rules, source: str, name: str, page: int, line: str,
+                  want: str) -> Finding:
+    """One printed entity name against the registry's (one contains the other, normalised)."""
+    got = _clean_entity(name, rules)
+    ok = bool(got) and (got in want or want in got)
+    return Finding("entity.name", f"p.{page} {source} {line[:40]}",
+                   Side(source, name, None, page, ev.locator.find(page, [name])),
+                   Side("registry", ev.entity_name), "pass" if ok else "failed",
+                   "one name contains the other (normalised)",
+                   None if ok else f"p.{page} {source} names {name!r}, the report is "
+                   f"{ev.entity_name!r}")
 
 
 def _check_years(ev: Evidence, rules: Rules) -> list[Finding]:
