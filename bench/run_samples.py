@@ -9,10 +9,9 @@ from __future__ import annotations
 import resource
 import time
 
-from hotline_budgets.extract.pdf_text import read_page_texts
-from hotline_budgets.extract.tables import scan_tables
 from hotline_budgets.registry import SAMPLE_REGISTRY, load_registry
 from hotline_budgets.transform.catalog import load_catalog
+from hotline_budgets.transform.report import read_pdf
 from hotline_budgets.transform.table_facts import facts_from_table
 
 
@@ -23,11 +22,11 @@ def main() -> None:
     for entry in load_registry(SAMPLE_REGISTRY):
         data = (entry.base_dir / entry.url).read_bytes()
         try:
-            text = read_page_texts(data)
+            pdf = read_pdf(data)  # opened once: text layer and tables from the same pages
         except Exception:
             continue
-        pages += text.page_count
-        for table in scan_tables(data).tables:
+        pages += pdf.text.page_count
+        for table in pdf.scan.tables:
             facts_from_table(table, catalog)
     elapsed = time.perf_counter() - started
     print(f"pages_with_text {pages}")

@@ -8,7 +8,6 @@ column *means* is decided in ``transform.table_facts``.
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -16,7 +15,10 @@ from pathlib import Path
 
 import pdfplumber
 import yaml
+from pdfplumber.pdf import PDF
 
+from hotline_budgets.extract.pdf_text import open_pdf
+from hotline_budgets.statements import load_statements
 from hotline_budgets.text import compact
 
 TITLES_FILE = Path(__file__).parent / "statement_titles.yaml"
@@ -88,6 +90,7 @@ def load_titles(path: Path = TITLES_FILE) -> TitleBook:
         for statement, names in data["statements"].items()
         for t in names
     ]
+    titles += [(normalize_title(t), s.name) for s in load_statements().values() for t in s.titles]
     titles += [(normalize_title(t), None) for t in data["skipped"]]
     titles.sort(key=lambda pair: len(pair[0]), reverse=True)
     return TitleBook(titles=titles, empty_markers=[compact(m) for m in data["empty_markers"]],
@@ -221,7 +224,7 @@ def _unit_in(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-def scan_tables(pdf_bytes: bytes) -> TableScan:
+def scan_tables(pdf_bytes: bytes | PDF) -> TableScan:
     """Every ruled table of the PDF, assigned to a statement by the title printed above it.
 
     A table with no title above it continues the previous page's statement (a table split
@@ -231,7 +234,7 @@ def scan_tables(pdf_bytes: bytes) -> TableScan:
     scan = TableScan(tables=[], skipped=[], unknown=[])
     current: RawTable | None = None
     skipping: SkippedTable | None = None
-    with pdfplumber.open(io.BytesIO(pdf_bytes)) as pdf:
+    with open_pdf(pdf_bytes) as pdf:  # bytes, or a PDF the caller already opened
         for page_no, page in enumerate(pdf.pages, start=1):
             found = page.find_tables(RULED_TABLE_SETTINGS)
             found.sort(key=lambda t: t.bbox[1])

@@ -1,16 +1,30 @@
-"""`hotline-budgets`: a thin command line over the library (errors are one clean line)."""
+"""`hotline-budgets`: a thin command line over the library (errors are one clean line).
+
+Exit status (docs/spec/REGISTRY.md): 0 every report published fresh; 3 the run completed but
+some report is rejected, needs OCR or is stale (or a year could not be published); 2 the run
+refused to start (bad registry, bad arguments, unwritable warehouse, missing gold); 1 the run
+itself failed (a defect: one line here, the traceback in DIR/run_error.log).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import traceback
+from collections import Counter
 from pathlib import Path
 
 from hotline_budgets.paths import default_warehouse
 from hotline_budgets.registry import SAMPLE_REGISTRY, RegistryError, load_registry
 
 DEFAULT_WAREHOUSE = default_warehouse()
+DEFAULT_CRON = "30 2 * * *"  # 02:30 every night
+
+
+class UsageError(ValueError):
+    """Bad arguments: the run cannot start (exit 2)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,15 +33,23 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open dataset of 12345 hotline centers' budgets and final accounts.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="fetch, extract, validate and publish the registry's reports")
-    run.add_argument("--registry", type=Path, default=SAMPLE_REGISTRY,
-                     help="source registry YAML (default: the bundled samples)")
-    run.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE,
-                     help="output folder (default: ./warehouse of the working directory)")
+    serve = sub.add_parser("serve", help="serve the nightly Prefect deployment (runs until stopped)")
+    for p in (run, serve):
+        p.add_argument("--registry", type=Path, default=SAMPLE_REGISTRY,
+                       help="source registry YAML (default: the bundled samples)")
+        p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE,
+                       help="output folder (default: ./warehouse of the working directory)")
     run.add_argument("--year", type=int, action="append", dest="years",
                      help="only this fiscal year (repeatable)")
+    serve.add_argument("--cron", default=DEFAULT_CRON, help=f"schedule (default {DEFAULT_CRON!r})")
+    serve.add_argument("--timezone", default="Asia/Shanghai", help="time zone of the schedule")
+    serve.add_argument("--name", default="nightly", help="deployment name")
     sc = sub.add_parser("score", help="compare published line_items with GOLD_DIR/*/gold.csv")
     sc.add_argument("gold_dir", type=Path)
     sc.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    rel = sub.add_parser("release", help="build the open-data release from the published warehouse")
+    rel.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    rel.add_argument("--release-id", help="release id (default: today's date, UTC)")
     sub.add_parser("expectations", help="regenerate expectations/*.json from the schema")
     sub.add_parser("dictionary", help="print the data dictionary generated from the schema")
     cat = sub.add_parser("catalog", help="the classification catalog grown from evidence")
@@ -41,48 +63,161 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def format_summary(summary, seconds: float) -> str:
+def _notes(quality_issues: list[dict]) -> str:
+    """Quality issues in words: each kind with its count and its first detail."""
+    if not quality_issues:
+        return ""
+    kinds = Counter(q["kind"] for q in quality_issues)
+    parts = []
+    for kind, n in sorted(kinds.items()):
+        first = next(q for q in quality_issues if q["kind"] == kind)
+        where = f" p.{first['page']}" if first.get("page") else ""
+        detail = first["detail"] if len(first["detail"]) <= 90 else first["detail"][:89] + "…"
+        parts.append(f"{kind} ×{n} (e.g.{where}: {detail})")
+    return "notes: " + "; ".join(parts)
+
+
+def format_summary(summary) -> str:
+    """One line per report with its outcome and every reason spelled out, then the years."""
     lines = [f"{'report':<42} {'status':<10} {'items':>5} {'table':>5} {'text':>5}  reason"]
-    for res in summary.results:
-        r = res.report
+    for o in summary.outcomes:
+        res, r = o.result, o.result.report
         n_table = sum(1 for li in res.line_items if li["method"] == "table")
-        n_text = len(res.line_items) - n_table
-        reason = r.get("status_reason") or ""
-        if r.get("is_cached"):
-            reason = "unchanged since last run" + ("; " + reason if reason else "")
+        parts = []
+        if o.change:
+            parts.append(o.change)
+        if o.reused and r["status"] == "published":
+            parts.append("unchanged since last run")
+        if r.get("status_reason"):
+            parts.append(r["status_reason"])
         if r.get("failed_checks"):
-            reason = (reason + "; " if reason else "") + f"checks failed: {r['failed_checks']}"
-        issues = len(res.quality_issues)
-        if issues:
-            reason = (reason + "; " if reason else "") + f"{issues} quality notes"
-        findings = sum(1 for c in res.consistency_checks if c["verdict"] != "pass")
-        if findings:
-            reason = (reason + "; " if reason else "") + f"{findings} consistency findings"
+            parts.append(f"checks failed: {r['failed_checks']}")
+        if notes := _notes(res.quality_issues):
+            parts.append(notes)
+        if findings := sum(1 for c in res.consistency_checks if c["verdict"] != "pass"):
+            parts.append(f"{findings} consistency findings")
         lines.append(f"{r['report_id']:<42} {r['status']:<10} {len(res.line_items):>5}"
-                     f" {n_table:>5} {n_text:>5}  {reason}")
+                     f" {n_table:>5} {len(res.line_items) - n_table:>5}  {'; '.join(parts)}")
     statuses = [c["status"] for c in summary.checks]
     lines.append(f"identities: {statuses.count('exact')} exact, {statuses.count('rounding')}"
                  f" within rounding, {statuses.count('failed')} failed")
-    for where, failed in summary.expectation_failures.items():
-        lines.append(f"expectations failed in {where}: " + "; ".join(failed))
-    lines.append(f"wrote {len(summary.written)} files in {seconds:.1f} s")
+    for y in summary.years:
+        lines.append(f"year {y.year}: {y.action}" + (f" ({y.detail})" if y.detail else ""))
+        for failed in y.expectation_failures:
+            lines.append(f"  expectation failed in {y.year}: {failed}")
+    lines += summary.problems
+    not_fresh = Counter(o.status for o in summary.outcomes if o.status != "published")
+    verdict = ("nothing changed since the last run; " if summary.noop else "") + (
+        "all reports published" if not not_fresh
+        else "not fresh: " + ", ".join(f"{n} {s}" for s, n in sorted(not_fresh.items())))
+    lines.append(f"{verdict}; wrote {len(summary.written)} files in {summary.seconds:.1f} s;"
+                 f" exit {summary.exit_code}")
     return "\n".join(lines)
 
 
+def check_warehouse(path: Path) -> Path:
+    """The warehouse folder, created if needed; a file or an unwritable place is a UsageError."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--warehouse {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--warehouse {path} cannot be created: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError(f"--warehouse {path} is not writable")
+    return path.resolve()
+
+
+def check_years(entries, years: list[int] | None) -> None:
+    if not years:
+        return
+    present = sorted({e.fiscal_year for e in entries})
+    missing = [y for y in years if y not in present]
+    if missing:
+        raise UsageError(f"no registry entry has fiscal_year {', '.join(map(str, missing))}"
+                         f" (the registry has {', '.join(map(str, present)) or 'no entries'})")
+
+
 def _run(args: argparse.Namespace) -> int:
+    entries = load_registry(args.registry)  # a bad registry is one clean line, before Prefect
+    check_years(entries, args.years)
+    warehouse = check_warehouse(args.warehouse)
+    started = time.monotonic()
+    try:
+        from hotline_budgets.flows.nightly import quick_noop_check
+
+        summary = quick_noop_check(args.registry.resolve(), warehouse, args.years)
+        if summary is None:
+            from hotline_budgets.prefect_env import configure_prefect
+
+            configure_prefect()
+            from hotline_budgets.flows.pipeline import pipeline_flow
+
+            summary = pipeline_flow(registry=args.registry.resolve(), warehouse=warehouse,
+                                    years=args.years, progress=True)
+    except Exception as exc:
+        from hotline_budgets.flows.nightly import WarehouseBusy
+
+        if isinstance(exc, WarehouseBusy):
+            raise UsageError(str(exc)) from None
+        log = warehouse / "run_error.log"
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        print(f"hotline-budgets: the run failed (a defect): {type(exc).__name__}: {exc};"
+              f" traceback in {log}", file=sys.stderr)
+        return 1
+    summary.seconds = time.monotonic() - started
+    print(format_summary(summary))
+    return summary.exit_code
+
+
+def build_deployment(registry: Path, warehouse: Path, cron: str = DEFAULT_CRON,
+                     name: str = "nightly", timezone: str = "Asia/Shanghai"):
+    """The flow as a Prefect deployment with a nightly cron schedule (not yet served)."""
     from hotline_budgets.prefect_env import configure_prefect
 
-    load_registry(args.registry)  # a bad registry is one clean line, before Prefect starts
-
     configure_prefect()
+    from prefect.schedules import Cron
+
     from hotline_budgets.flows.pipeline import pipeline_flow
 
-    started = time.monotonic()
-    args.warehouse.mkdir(parents=True, exist_ok=True)
-    summary = pipeline_flow(registry=args.registry.resolve(), warehouse=args.warehouse.resolve(),
-                            years=args.years)
-    print(format_summary(summary, time.monotonic() - started))
+    return pipeline_flow.to_deployment(
+        name=name, schedule=Cron(cron, timezone=timezone),
+        parameters={"registry": str(registry.resolve()), "warehouse": str(warehouse.resolve()),
+                    "years": None, "progress": True},
+        description="hotline-budgets nightly run (README: Scheduling)")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    load_registry(args.registry)
+    warehouse = check_warehouse(args.warehouse)
+    deployment = build_deployment(args.registry, warehouse, args.cron, args.name, args.timezone)
+    from prefect import serve
+
+    serve(deployment)
     return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from hotline_budgets.score import GoldError, format_scores, score_warehouse
+
+    if not (args.warehouse / "hotline_budgets.duckdb").exists():
+        raise UsageError(f"no published data in {args.warehouse}: run first")
+    try:
+        lines, overall = score_warehouse(args.gold_dir, args.warehouse)
+    except GoldError as exc:
+        raise UsageError(str(exc)) from None
+    print(format_scores(lines, overall))
+    return 0
+
+
+def _release(warehouse: Path, release_id: str | None = None) -> str:
+    """Build the release from what is published; one line saying where it is."""
+    from hotline_budgets.load.release import build_release
+
+    m = build_release(warehouse, release_id=release_id)
+    size = sum(f.size_bytes for f in m.files)
+    since = f"changes since {m.previous_id} in diff.md" if m.previous_id else "first release"
+    return f"release {m.release_id}: {len(m.files) + 1} files, {size / 1e6:.1f} MB in {m.directory} ({since})"
 
 
 BUNDLED_REGISTRIES = ("registry.yaml", "real/registry.yaml", "real2026/registry.yaml")
@@ -96,6 +231,8 @@ def _derive_catalog(args: argparse.Namespace) -> int:
         write_catalog,
     )
 
+    if args.from_evidence and args.registries:
+        raise UsageError("catalog derive: --from-evidence reads no registry; give one or the other")
     if args.from_evidence:
         counts = write_catalog(read_evidence())
     else:
@@ -112,13 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "serve":
+            return _serve(args)
         if args.command == "score":
-            from hotline_budgets.score import format_scores, score_warehouse
-
-            if not (args.warehouse / "hotline_budgets.duckdb").exists():
-                raise FileNotFoundError(f"no published data in {args.warehouse}: run first")
-            lines, overall = score_warehouse(args.gold_dir, args.warehouse)
-            print(format_scores(lines, overall))
+            return _score(args)
+        if args.command == "release":
+            print(_release(args.warehouse.resolve(), args.release_id))
             return 0
         if args.command == "expectations":
             from hotline_budgets.load.validate import write_suites
@@ -133,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
 
             print(render_data_dictionary())
             return 0
-    except (RegistryError, FileNotFoundError, PermissionError) as exc:
+    except (RegistryError, UsageError, FileNotFoundError, PermissionError) as exc:
         print(f"hotline-budgets: error: {exc}", file=sys.stderr)
         return 2
     return 1

@@ -14,6 +14,10 @@ from hotline_budgets.load.publish import ALL_YEARS_DB
 Key = tuple[str, str, str, str, str, str]
 
 
+class GoldError(ValueError):
+    """No gold to score against: a score of nothing must never read as F1 1.000."""
+
+
 @dataclass(frozen=True)
 class Score:
     gold: int
@@ -35,15 +39,23 @@ class Score:
 
 
 def read_gold(gold_dir: Path) -> dict[str, dict[Key, tuple[Decimal, str]]]:
-    """{report_id: {key: (amount, method)}} for every GOLD_DIR/<report_id>/gold.csv."""
+    """{report_id: {key: (amount, method)}} for every GOLD_DIR/<report_id>/gold.csv; raises
+    GoldError when the folder is missing, holds no gold file, or a gold file has no rows."""
+    if not gold_dir.is_dir():
+        raise GoldError(f"gold folder {gold_dir} does not exist")
     out = {}
-    for path in sorted(gold_dir.glob("*/gold.csv")):
+    paths = sorted(gold_dir.glob("*/gold.csv"))
+    if not paths:
+        raise GoldError(f"no gold files in {gold_dir} (expected {gold_dir}/<report_id>/gold.csv)")
+    for path in paths:
         rows = {}
         with path.open(encoding="utf-8", newline="") as fh:
             for r in csv.DictReader(fh):
                 key = (path.parent.name, r["statement"], r["classification"], r["code"],
                        r["item"], r["measure"])
                 rows[key] = (Decimal(r["amount_wan"]), r["method"])
+        if not rows:
+            raise GoldError(f"gold file {path} has no rows")
         out[path.parent.name] = rows
     return out
 

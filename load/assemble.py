@@ -20,6 +20,13 @@ def line_items_table(results: list[ReportResult]) -> pa.Table:
     return load_schema()["line_items"].to_arrow([r for res in results for r in res.line_items])
 
 
+def catalog_tables(catalog: Catalog) -> dict[str, pa.Table]:
+    """This run's catalog tables (function_codes … cofog_crosswalk) as published Arrow tables."""
+    schema = load_schema()
+    rows = catalog_table_rows(catalog)
+    return {name: schema[name].to_arrow(rows[name]) for name in CATALOG_TABLES}
+
+
 def assemble_years(results: list[ReportResult], checks: list[dict],
                    catalog: Catalog) -> dict[int, dict[str, pa.Table]]:
     """{year: {table name: Arrow table}} with exactly the declared schemas."""
@@ -39,9 +46,9 @@ def assemble_years(results: list[ReportResult], checks: list[dict],
     for row in checks:
         year = year_of[row["report_id"]]
         by_year[year]["checks"].append(row | {"fiscal_year": year})
-    cat = catalog_table_rows(catalog)
+    catalogs = catalog_tables(catalog)
     return {
         year: {name: schema[name].to_arrow(bucket.get(name, [])) for name in PER_REPORT_TABLES}
-        | {name: schema[name].to_arrow(cat[name]) for name in CATALOG_TABLES}
+        | catalogs
         for year, bucket in sorted(by_year.items())
     }

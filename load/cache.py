@@ -1,9 +1,11 @@
 """Skipping reports that have not changed since the last run.
 
-A report's extraction is reused only when the source bytes (sha256), its registry entry, the
-extraction code and rules, and the classification catalog are all the same as when it was made.
-Changing any of them — a new catalog version, say, or a corrected fiscal_year in the registry —
-makes the report stale, so it is extracted and validated again on the next run.
+A report's processed rows (extraction, identities, schema conformance) are reused only when the
+source bytes (sha256), its registry entry, the code and rules that turn bytes into rows, and the
+classification catalog are all the same as when they were made. Together they form the report's
+*cache key*; one file per key is kept under ``extracted/<report_id>/<key>.json``, so the last
+good version of a report survives a night whose bytes fail (it is what a ``stale`` report keeps
+publishing).
 """
 
 from __future__ import annotations
@@ -11,28 +13,45 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from hotline_budgets.paths import package_dir
+from hotline_budgets.paths import data_dir, package_dir
 from hotline_budgets.registry import RegistryEntry
+from hotline_budgets.schema import SCHEMA_FILE
+from hotline_budgets.statements import declaration_file
 from hotline_budgets.transform.report import ReportResult
 
-VERSIONED = ("extract", "transform")
+VERSIONED = ("extract", "transform", "load")
 
 
 @cache
 def extractor_version() -> str:
     """Hash of every source and rules file that decides what a report extracts to."""
+    return folders_digest({folder: package_dir(folder) for folder in VERSIONED}, declarations())
+
+
+def declarations() -> list[Path]:
+    """The declarations rows are shaped by: the published schema, the statements and the stored
+    expectation suites."""
+    return [SCHEMA_FILE, declaration_file(), *sorted(data_dir("expectations").glob("*.json"))]
+
+
+def folders_digest(folders: dict[str, Path], files: Sequence[Path] = ()) -> str:
+    """Hash of the code and rules files (.py, .yaml, .csv) under each named folder, and of
+    ``files``: the same files give the same hash wherever they are installed; any edit changes it."""
     digest = hashlib.sha256()
-    for folder in VERSIONED:
-        root = package_dir(folder)
+    for folder, root in folders.items():
         for path in sorted(root.rglob("*")):
-            if path.suffix in (".py", ".yaml", ".csv") and "__pycache__" not in path.parts:
+            if path.suffix in (".py", ".yaml", ".csv", ".sql") and "__pycache__" not in path.parts:
                 digest.update(f"{folder}/{path.relative_to(root).as_posix()}".encode())
                 digest.update(path.read_bytes())
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -43,8 +62,14 @@ def entry_fingerprint(entry: RegistryEntry) -> str:
     return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()[:12]
 
 
-def cache_path(cache_dir: Path, report_id: str) -> Path:
-    return cache_dir / f"{report_id}.json"
+def cache_key(entry: RegistryEntry, sha256: str, catalog_version: str) -> str:
+    """Everything a report's rows depend on, in one short hash."""
+    parts = (sha256, entry_fingerprint(entry), extractor_version(), catalog_version)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def cache_path(cache_dir: Path, report_id: str, key: str) -> Path:
+    return cache_dir / report_id / f"{key}.json"
 
 
 def _encode(value):
@@ -63,31 +88,47 @@ def _decode(obj: dict):
     return obj
 
 
-def save_result(cache_dir: Path, entry: RegistryEntry, sha256: str, result: ReportResult) -> None:
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "sha256": sha256,
-        "entry": entry_fingerprint(entry),
-        "extractor_version": extractor_version(),
-        "catalog_version": result.report.get("catalog_version"),
-        "result": result.__dict__,
-    }
-    path = cache_path(cache_dir, result.report["report_id"])
+def save_processed(cache_dir: Path, key: str, result: ReportResult, checks: list[dict]) -> Path:
+    """Store a report's rows under its key (atomic rename: a killed run leaves no half file)."""
+    path = cache_path(cache_dir, result.report["report_id"], key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"key": key, "result": result.__dict__, "checks": checks}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, default=_encode, ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(json.dumps(payload, default=_encode, ensure_ascii=False, sort_keys=True),
+                   encoding="utf-8")
     os.replace(tmp, path)
+    return path
+
+
+def load_processed(cache_dir: Path, report_id: str, key: str) -> tuple[ReportResult, list[dict]] | None:
+    """The stored rows of that key, or None when missing or unreadable."""
+    try:
+        payload = json.loads(cache_path(cache_dir, report_id, key).read_text(encoding="utf-8"),
+                             object_hook=_decode)
+        return ReportResult(**payload["result"]), payload["checks"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def prune(cache_dir: Path, report_id: str, keep: set[str]) -> None:
+    """Drop a report's stored keys other than ``keep`` (tonight's and the last good one)."""
+    folder = cache_dir / report_id
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.suffix == ".json" and path.stem not in keep:
+                path.unlink(missing_ok=True)
+            elif path.name.endswith(".tmp"):
+                path.unlink(missing_ok=True)
+
+
+# The one-key-per-report interface of earlier versions, kept for callers that only need the rows.
+def save_result(cache_dir: Path, entry: RegistryEntry, sha256: str, result: ReportResult) -> None:
+    save_processed(cache_dir, cache_key(entry, sha256, result.report.get("catalog_version") or ""),
+                   result, [])
 
 
 def load_result(cache_dir: Path, entry: RegistryEntry, sha256: str,
                 catalog_version: str) -> ReportResult | None:
     """The cached result when nothing it depends on changed; None when it is stale or missing."""
-    path = cache_path(cache_dir, entry.report_id)
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"), object_hook=_decode)
-    except (OSError, ValueError):
-        return None
-    wanted = (sha256, entry_fingerprint(entry), extractor_version(), catalog_version)
-    if tuple(payload.get(k) for k in ("sha256", "entry", "extractor_version",
-                                      "catalog_version")) != wanted:
-        return None
-    return ReportResult(**payload["result"])
+    got = load_processed(cache_dir, entry.report_id, cache_key(entry, sha256, catalog_version))
+    return got[0] if got else None

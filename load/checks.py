@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from hotline_budgets.statements import load_statements
+
 IDENTITIES_FILE = Path(__file__).parent / "identities.sql"
 TOLERANCE_PER_TERM = Decimal("0.01")
 _NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
@@ -29,11 +31,26 @@ def classify(difference: Decimal, terms: int) -> tuple[str, Decimal]:
     return ("rounding" if abs(difference) <= tolerance else "failed"), tolerance
 
 
+def declared_relations() -> dict[str, pa.Table]:
+    """The statement declaration as the relations identities.sql selects statements from."""
+    specs = load_statements().values()
+    families = [(s.name, f) for s in specs for f in s.identities]
+    splits = [(s.name, m) for s in specs for m in s.split_measures]
+    return {"identity_statements": _pairs(families, "family"), "split_measures": _pairs(splits, "measure")}
+
+
+def _pairs(rows: list[tuple[str, str]], second: str) -> pa.Table:
+    schema = pa.schema([("statement", pa.string()), (second, pa.string())])
+    return pa.Table.from_pylist([{"statement": a, second: b} for a, b in rows], schema)
+
+
 def evaluate_identities(line_items: pa.Table) -> list[dict]:
     """One row per identity instance: both sides, the difference and the verdict."""
     con = duckdb.connect()
     try:
         con.register("li", line_items)
+        for name, relation in declared_relations().items():
+            con.register(name, relation)
         rows: list[dict] = []
         for query in load_identity_queries().values():
             for report_id, check_id, statement, expected, computed, terms in con.execute(

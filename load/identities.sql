@@ -1,5 +1,7 @@
 -- SCHEMA.md's accounting identities, evaluated in DuckDB over a relation `li` (line_items).
 -- Every query returns: report_id, check_id, statement, expected, computed, terms.
+-- Which statements an identity applies to is declared in hotline_budgets/statements.yaml and given
+-- here as relations: identity_statements(statement, family), split_measures(statement, measure).
 -- An identity is only evaluated where the report prints the rows it needs.
 
 -- name: hierarchy
@@ -7,7 +9,8 @@
 -- from a printed table is zero; a row missing from the explanation text is unknown, so for
 -- statements known only from the text both sides must be stated.
 WITH coded AS (
-  SELECT * FROM li WHERE classification IN ('function', 'economic') AND statement <> 'execution'
+  SELECT * FROM li WHERE classification IN ('function', 'economic')
+    AND statement IN (SELECT statement FROM identity_statements WHERE family = 'hierarchy')
 ),
 tabular AS (SELECT DISTINCT report_id, statement FROM li WHERE method = 'table'),
 levels AS (SELECT DISTINCT report_id, statement, length(code) AS len FROM coded),
@@ -43,7 +46,8 @@ WHERE EXISTS (SELECT 1 FROM levels l WHERE l.report_id = pairs.report_id
 -- name: grand_total
 -- The grand total row of a coded table equals the sum of its top-level rows.
 WITH coded AS (
-  SELECT * FROM li WHERE classification IN ('function', 'economic') AND statement <> 'execution'
+  SELECT * FROM li WHERE classification IN ('function', 'economic')
+    AND statement IN (SELECT statement FROM identity_statements WHERE family = 'grand_total')
 ),
 top AS (SELECT report_id, statement, min(length(code)) AS len FROM coded GROUP BY ALL),
 parts AS (
@@ -65,23 +69,11 @@ JOIN classes c ON c.report_id = coalesce(t.report_id, p.report_id)
 WHERE EXISTS (SELECT 1 FROM totals x WHERE x.report_id = c.report_id AND x.statement = c.statement);
 
 -- name: column_split
--- expenditure: total = basic + project + reserve + remit_upper + operating_expense + subsidy_subsidiary;
--- general_budget_expenditure: total = basic + project (+ reserve);
--- income: total = sum of the income-source columns. Per row, where the split columns are printed.
-WITH split_measures(statement, measure) AS (
-  VALUES ('expenditure', 'basic'), ('expenditure', 'project'), ('expenditure', 'reserve'),
-         ('expenditure', 'remit_upper'), ('expenditure', 'operating_expense'),
-         ('expenditure', 'subsidy_subsidiary'),
-         ('general_budget_expenditure', 'basic'), ('general_budget_expenditure', 'project'),
-         ('general_budget_expenditure', 'reserve'),
-         ('income', 'fiscal_appropriation'), ('income', 'general_budget'), ('income', 'gov_fund'),
-         ('income', 'soe_capital'), ('income', 'fiscal_special_account'), ('income', 'upper_grant'),
-         ('income', 'business_income'), ('income', 'operating_income'),
-         ('income', 'subsidiary_remit'), ('income', 'other_income'), ('income', 'carryover')
-),
-rows_ AS (
+-- total = the sum of the statement's split_measures (expenditure: basic + project + reserve + …;
+-- income: the income-source columns). Per row, where the split columns are printed.
+WITH rows_ AS (
   SELECT report_id, statement, coalesce(code, item) AS row_key, measure, amount_wan
-  FROM li WHERE statement IN ('expenditure', 'general_budget_expenditure', 'income')
+  FROM li WHERE statement IN (SELECT statement FROM split_measures)
 ),
 has_split AS (
   SELECT DISTINCT r.report_id, r.statement FROM rows_ r JOIN split_measures m USING (statement, measure)
@@ -100,7 +92,8 @@ GROUP BY ALL;
 -- name: summary_balance
 -- Summary tables: income grand total = expense grand total, and the function classes add up
 -- to the current-year expense (or to the bottom line when that is the only one printed).
-WITH s AS (SELECT * FROM li WHERE statement IN ('summary', 'appropriation_summary')),
+WITH s AS (SELECT * FROM li WHERE statement IN (SELECT statement FROM identity_statements
+                                              WHERE family = 'summary_balance')),
 bottom AS (
   SELECT report_id, statement, measure,
          coalesce(max(CASE WHEN item = 'expense.current_total' THEN amount_wan END),

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from hotline_budgets.load.cache import extractor_version, load_result, save_result
+from hotline_budgets.load.cache import (
+    VERSIONED,
+    declarations,
+    extractor_version,
+    folders_digest,
+    load_result,
+    save_result,
+)
+from hotline_budgets.paths import package_dir
 from hotline_budgets.registry import RegistryEntry
 from hotline_budgets.transform.report import ReportResult
 
@@ -40,5 +49,18 @@ def test_new_catalog_new_bytes_or_new_registry_entry_make_it_stale(tmp_path):
     assert load_result(tmp_path, replace(ENTRY, entity_name="另一中心"), "sha1", "cat1") is None
 
 
-def test_extractor_version_is_stable():
-    assert extractor_version() == extractor_version() and len(extractor_version()) == 12
+def test_extractor_version_follows_the_files_not_their_location(tmp_path):
+    """A copy of the stage folders hashes to the installed version; editing one rule changes it."""
+    copies = {}
+    for folder in VERSIONED:
+        copies[folder] = tmp_path / folder
+        shutil.copytree(package_dir(folder), copies[folder],
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    assert folders_digest(copies, declarations()) == extractor_version()
+    labels = copies["transform"] / "labels.yaml"
+    labels.write_text(labels.read_text(encoding="utf-8") + "\n# a new comment\n", encoding="utf-8")
+    assert folders_digest(copies, declarations()) != extractor_version()
+    statements = tmp_path / "statements.yaml"
+    statements.write_bytes(declarations()[1].read_bytes() + b"\n# edited\n")
+    assert folders_digest({f: package_dir(f) for f in VERSIONED},
+                          [declarations()[0], statements]) != extractor_version()

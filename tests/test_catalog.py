@@ -105,3 +105,39 @@ def test_contradicting_name_is_flagged_and_alias_is_resolved(printed_codes):
     assert alias["printed_name"] == "职业年金缴费支出" and alias["catalog_name"] == "职业年金缴费"
     assert alias["is_name_match"] is True
     assert not any("30109" in i["detail"] for i in printed_codes.quality_issues)
+
+
+def test_a_code_is_known_in_its_years_only():
+    c = load_catalog()
+    first, last = c.function["20102"].first_year, c.function["20102"].last_year
+    assert c.knows("function", "20102", first) and c.knows("function", "20102")
+    assert not c.knows("function", "20102", last + 1)
+
+
+def _small_catalog():
+    from hotline_budgets.transform.catalog import Catalog, CodeEntry
+
+    def e(code, level, name, parent, first, last):
+        return CodeEntry(code, level, name, parent, first, last, "test")
+
+    return Catalog(
+        function={"201": e("201", "类", "一般公共服务支出", "", 2018, 2026),
+                  "20101": e("20101", "款", "热线事务", "201", 2018, 2020),
+                  "20199": e("20199", "款", "热线事务", "201", 2021, 2026)},
+        # an economic class whose code and name look like a function class: never mixed in
+        economic={"299": e("299", "类", "其他支出", "", 2018, 2026)},
+        aliases={}, version="test")
+
+
+def test_names_resolve_to_the_code_of_the_reports_year():
+    c = _small_catalog()
+    path = ["一般公共服务支出", "热线事务"]
+    assert NameResolver(c, year=2019).resolve_path(path) == ("20101", None)
+    assert NameResolver(c, year=2024).resolve_path(path) == ("20199", None)
+    assert NameResolver(c).resolve_path(path)[1].startswith("ambiguous")
+
+
+def test_function_and_economic_codes_are_kept_apart():
+    c = _small_catalog()
+    assert c.resolve_class("其他支出") is None
+    assert c.knows("economic", "299") and not c.knows("function", "299")

@@ -163,9 +163,10 @@ def _line_items_of(registry) -> list[dict]:
     """One line_items row per code its reports print (the evidence), as the pipeline publishes."""
     ids = {e.report_id for e in load_registry(registry)}
     seen = {(e.classification, e.code) for e in read_evidence() if e.report_id in ids}
-    return [dict(report_id="r", fiscal_year=2024, statement="general_budget_expenditure",
-                 classification=cls, code=code, item=None, measure="total",
-                 amount_wan=Decimal("1.00"), item_name="x", page=1, method="table")
+    table = load_schema()["line_items"]
+    return [table.row(report_id="r", fiscal_year=2024, statement="general_budget_expenditure",
+                      classification=cls, code=code, item=None, measure="total",
+                      amount_wan=Decimal("1.00"), item_name="x", page=1, method="table")
             for cls, code in sorted(seen)]
 
 

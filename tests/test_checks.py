@@ -11,9 +11,10 @@ from hotline_budgets.schema import load_schema
 def li(rows):
     out = []
     for statement, cls, code, item, measure, amount in rows:
-        out.append(dict(report_id="r", fiscal_year=2024, statement=statement, classification=cls,
-                        code=code, item=item, measure=measure, amount_wan=Decimal(amount),
-                        item_name="", page=1, method="table"))
+        out.append(load_schema()["line_items"].row(
+            report_id="r", fiscal_year=2024, statement=statement, classification=cls, code=code,
+            item=item, measure=measure, amount_wan=Decimal(amount), item_name="", page=1,
+            method="table"))
     return load_schema()["line_items"].to_arrow(out)
 
 

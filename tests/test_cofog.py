@@ -29,16 +29,20 @@ def make_db(reports: list[tuple], items: list[tuple]) -> duckdb.DuckDBPyConnecti
     """A DuckDB file written by the publisher itself: the given reports and function rows, the
     catalog tables from transform/catalogs, and the views of views.sql."""
     schema = load_schema()
-    report_rows = [dict(report_id=rid, fiscal_year=year, report_kind=kind, scope="unit",
+    report_rows = [schema["reports"].row(
+                        report_id=rid, fiscal_year=year, report_kind=kind, scope="unit",
                         entity_name=entity, region_code="000000", source_url="x.pdf",
                         status="published") for rid, year, kind, entity in reports]
-    item_rows = [dict(report_id=rid, fiscal_year=year, statement=statement, classification="function",
+    item_rows = [schema["line_items"].row(
+                      report_id=rid, fiscal_year=year, statement=statement, classification="function",
                       code=code, measure="total", amount_wan=Decimal(amount), page=1, method="table")
                  for rid, year, statement, code, amount in items]
     tables = {"reports": schema["reports"].to_arrow(report_rows),
               "line_items": schema["line_items"].to_arrow(item_rows)}
     tables |= {name: schema[name].to_arrow(rows)
                for name, rows in catalog_table_rows(load_catalog()).items()}
+    # every published table exists (empty here): the other views of views.sql read them
+    tables |= {name: table.to_arrow([]) for name, table in schema.items() if name not in tables}
     path = Path(tempfile.mkdtemp()) / "cofog.duckdb"
     write_duckdb_atomic(tables, path)
     return duckdb.connect(str(path), read_only=True)

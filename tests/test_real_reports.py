@@ -9,6 +9,7 @@ from conftest import read_gold_rows
 
 from hotline_budgets.extract.fetch import fetch_report
 from hotline_budgets.load.checks import evaluate_identities
+from hotline_budgets.load.rows import validate_report_rows
 from hotline_budgets.registry import load_registry
 from hotline_budgets.schema import load_schema
 from hotline_budgets.transform.catalog import load_catalog
@@ -70,6 +71,7 @@ def test_every_statement_is_found_and_identities_reconcile(processed, report_id)
     assert checks, "identities were evaluated"
     assert [c["check_id"] for c in checks if c["status"] == "failed"] == []
     assert [i for i in result.quality_issues if i["kind"] == "unmapped_cell"] == []
+    assert validate_report_rows(result) == []
 
 
 def test_whole_yuan_amounts_convert_exactly(processed):

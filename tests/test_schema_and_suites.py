@@ -30,7 +30,8 @@ def test_contract_columns_are_declared():
 
 
 def _row(**over):
-    row = dict(report_id="r", fiscal_year=2024, statement="expenditure", classification="function",
+    row = load_schema()["line_items"].row(
+               report_id="r", fiscal_year=2024, statement="expenditure", classification="function",
                code="2010301", item=None, measure="total", amount_wan=Decimal("1.00"),
                item_name="行政运行", page=1, method="table")
     return row | over
@@ -74,3 +75,57 @@ def test_failures_are_grouped_by_year_and_table():
     ok = row | {"table_name": "reports", "is_success": True}
     assert failures_by_table({2024: [row, ok], 2026: [ok]}) == {
         "2024/line_items": ["expect_column_values_to_be_in_set(code) unexpected e.g. [9999999]"]}
+
+
+def test_conversion_refuses_unknown_missing_and_null_naming_table_row_and_column():
+    import pytest
+
+    from hotline_budgets.schema import SchemaError
+
+    table = load_schema()["line_items"]
+    with pytest.raises(SchemaError, match=r"line_items: unknown column\(s\) \['amout_wan'\]"):
+        table.row(report_id="r", amout_wan=Decimal("1"))
+    typo = _row() | {"amout_wan": Decimal("1")}
+    with pytest.raises(SchemaError, match=r"line_items row 1 \(report_id=r\): unknown column\(s\)"
+                                          r" \['amout_wan'\]"):
+        table.to_arrow([_row(), typo])
+    missing = {k: v for k, v in _row().items() if k != "source_text"}
+    with pytest.raises(SchemaError, match=r"row 0 \(report_id=r\): missing column\(s\) \['source_text'\]"):
+        table.to_arrow([missing])
+    with pytest.raises(SchemaError, match=r"row 0 \(report_id=r\): NULL in required column\(s\) \['page'\]"):
+        table.to_arrow([_row(page=None)])
+    with pytest.raises(SchemaError, match=r"row 1 \(report_id=r\): column page \(INTEGER\) cannot"):
+        table.to_arrow([_row(), _row(page="p.3")])
+    assert table.to_arrow([_row()]).num_rows == 1
+
+
+def test_report_rows_are_validated_before_they_join_a_year(tmp_path):
+    from pdf_builder import write_table_pdf
+
+    from hotline_budgets.extract.fetch import fetch_report
+    from hotline_budgets.load.rows import validate_report_rows
+    from hotline_budgets.registry import RegistryEntry
+    from hotline_budgets.transform.catalog import load_catalog
+    from hotline_budgets.transform.report import process_report
+
+    write_table_pdf(tmp_path / "r.pdf", [("一般公共预算财政拨款支出决算表", [
+        ["科目编码", "科目名称", "合计"], ["201", "一般公共服务支出", "5.00"], ["合计", "", "5.00"]])])
+    entry = RegistryEntry("r", "测试中心", "450200", 2024, "final_accounts", "unit", "r.pdf", tmp_path)
+    result = process_report(entry, fetch_report(entry, tmp_path / "raw"), load_catalog())
+    assert result.report["status"] == "published" and result.line_items
+    assert validate_report_rows(result) == []
+
+    good = list(result.line_items)
+    first = good[0]
+    bad_rows = {
+        "NULL in required column(s) ['page']": first | {"page": None},
+        "measure 'budget' is not declared for the statement": first | {"measure": "budget"},
+        "belongs to r/2025, not r/2024": first | {"fiscal_year": 2025},
+        "repeats row 0": dict(first),
+        "statement 'ledger' is not one of the declared values": first | {"statement": "ledger"},
+        "classification 'function' with code None": first | {"code": None},
+    }
+    for expected, bad in bad_rows.items():
+        result.line_items = good + [bad]
+        problems = validate_report_rows(result)
+        assert any(expected in p for p in problems), (expected, problems)

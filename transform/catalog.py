@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from hotline_budgets.records import CodeList
 from hotline_budgets.text import normalize_name
 
 CATALOG_DIR = Path(__file__).parent / "catalogs"
@@ -29,6 +30,30 @@ class CodeEntry:
     report_count: int = 0  # bundled reports printing the code (any name)
     entity_count: int = 0  # distinct entities among them
 
+    def valid_in(self, year: int | None) -> bool:
+        """True when the catalog knows the code in fiscal ``year`` (any year when None)."""
+        return year is None or self.first_year <= year <= self.last_year
+
+
+@dataclass
+class CodeIndex:
+    """One classification's codes, by code and by parent (function and economic never mix)."""
+
+    entries: dict[str, CodeEntry]
+    by_parent: dict[str, list[CodeEntry]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for entry in self.entries.values():
+            self.by_parent.setdefault(entry.parent, []).append(entry)
+
+    def get(self, code: str, year: int | None = None) -> CodeEntry | None:
+        entry = self.entries.get(code)
+        return entry if entry is not None and entry.valid_in(year) else None
+
+    def children(self, parent: str) -> list[CodeEntry]:
+        """Codes one level below ``parent`` ("" for the 类)."""
+        return self.by_parent.get(parent, [])
+
 
 @dataclass
 class Catalog:
@@ -37,11 +62,11 @@ class Catalog:
     aliases: dict[str, str]
     version: str
     alias_notes: dict[str, str] = field(default_factory=dict)
-    _by_parent: dict[str, list[CodeEntry]] = field(default_factory=dict, repr=False)
+    indexes: dict[CodeList, CodeIndex] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        for entry in list(self.function.values()) + list(self.economic.values()):
-            self._by_parent.setdefault(entry.parent, []).append(entry)
+        self.indexes = {CodeList.FUNCTION: CodeIndex(self.function),
+                        CodeList.ECONOMIC: CodeIndex(self.economic)}
 
     def canonical(self, name: str) -> str:
         """A printed name with punctuation normalised and known variants replaced."""
@@ -49,29 +74,40 @@ class Catalog:
         return self.aliases.get(norm, norm)
 
     def table(self, classification: str) -> dict[str, CodeEntry]:
-        return self.function if classification == "function" else self.economic
+        """Every code of one classification, whatever its years."""
+        return self.indexes[CodeList(classification)].entries
 
-    def knows(self, classification: str, code: str) -> bool:
-        return code in self.table(classification)
+    def entry(self, classification: str, code: str, year: int | None = None) -> CodeEntry | None:
+        """The catalog's entry for ``code`` when it is known in fiscal ``year`` (any year: None)."""
+        return self.indexes[CodeList(classification)].get(code, year)
 
     def corroborated(self, classification: str) -> set[str]:
         """Codes from a cited source or printed alike by two entities (not seen once only)."""
         return {c for c, e in self.table(classification).items() if e.status != "single_report"}
 
-    def name_matches(self, classification: str, code: str, printed: str) -> bool:
+    def knows(self, classification: str, code: str, year: int | None = None) -> bool:
+        return self.entry(classification, code, year) is not None
+
+    def name_matches(self, classification: str, code: str, printed: str,
+                     year: int | None = None) -> bool:
         """True when the printed name is the catalog's name for the code, modulo aliases."""
-        entry = self.table(classification).get(code)
+        entry = self.entry(classification, code, year)
         return entry is not None and self.canonical(printed) == self.canonical(entry.name)
 
-    def function_codes_named(self, parent: str, name: str) -> list[str]:
-        """Function codes one level below ``parent`` ("" for the 类) whose name is ``name``."""
-        wanted = self.canonical(name)
-        return [e.code for e in self._by_parent.get(parent, [])
-                if e.code.startswith("2") and self.canonical(e.name) == wanted]
+    def function_codes_named(self, parent: str, name: str, year: int | None = None) -> list[str]:
+        """Function codes one level below ``parent`` ("" for the 类) whose name is ``name``.
 
-    def resolve_class(self, name: str) -> str | None:
+        Codes known in ``year`` are preferred; the years are evidence (the reports a code was
+        seen in), so a name no code of that year carries falls back to the codes of any year."""
+        wanted = self.canonical(name)
+        named = [e for e in self.indexes[CodeList.FUNCTION].children(parent)
+                 if self.canonical(e.name) == wanted]
+        in_year = [e for e in named if e.valid_in(year)]
+        return [e.code for e in in_year or named]
+
+    def resolve_class(self, name: str, year: int | None = None) -> str | None:
         """3-digit function class code for a class printed by name (一、一般公共服务支出 → 201)."""
-        return next(iter(self.function_codes_named("", name)), None)
+        return next(iter(self.function_codes_named("", name, year)), None)
 
 
 @dataclass
@@ -85,12 +121,13 @@ class NameResolver:
 
     catalog: Catalog
     printed: dict[str, str] = field(default_factory=dict)  # function code → printed name
+    year: int | None = None  # the report's fiscal year: codes known in it are preferred
 
     def children(self, parent: str, name: str) -> set[str]:
         """Codes one level below ``parent`` (or classes, for parent "") whose name is ``name``."""
         wanted = self.catalog.canonical(name)
         width = len(parent) + 2 if parent else 3
-        hits = set(self.catalog.function_codes_named(parent, name))
+        hits = set(self.catalog.function_codes_named(parent, name, self.year))
         hits |= {code for code, printed in self.printed.items()
                  if len(code) == width and code.startswith(parent)
                  and self.catalog.canonical(printed) == wanted}

@@ -23,6 +23,7 @@ import yaml
 from hotline_budgets.extract import narrative
 from hotline_budgets.text import normalize_name
 from hotline_budgets.transform.facts import Fact
+from hotline_budgets.transform.narrative_facts import read_narrative
 
 RULES_FILE = Path(__file__).parent / "consistency_rules.yaml"
 _NUM = re.compile(r"[\d,]+(?:\.\d+)?")
@@ -154,11 +155,11 @@ class Evidence:
     def document(self) -> narrative.Document:
         """The joined, compacted text of all pages (built once)."""
         if self._doc is None:
-            self._doc = narrative.join_pages(self.pages, narrative.load_rules())
+            self._doc = narrative.join_pages(self.pages, narrative.load_layout())
         return self._doc
 
     def explanation(self) -> tuple[int, int]:
-        return narrative.explanation_span(self.document(), narrative.load_rules())
+        return narrative.explanation_span(self.document(), narrative.load_layout())
 
 
 def _fact_path(fact: Fact) -> str:
@@ -272,7 +273,7 @@ def sentences(ev: Evidence, rules: Rules) -> list[Sentence]:
     doc = ev.document()
     begin, end = ev.explanation()
     end_char = rules.raw["wording"]["sentence_end"]
-    layout = narrative.load_rules().layout
+    layout = narrative.load_layout().layout
     breaks = {s for s, e in doc.lines if begin < s < end and (
         layout["enumerated_line"].match(doc.text[s:e]) or layout["section_heading"].match(doc.text[s:e]))}
     out: list[Sentence] = []
@@ -711,9 +712,8 @@ def check_consistency(entry: Any, pages: list[str], table_facts: list[Fact],
     The text is read again with zero amounts kept ("支出0万元" against a printed total is a
     finding), so this needs only what the report processing already has.
     """
-    text = narrative.read_narrative(pages, report_kind=entry.report_kind,
-                                    fiscal_year=entry.fiscal_year, catalog=catalog,
-                                    printed_codes=printed_codes, keep_zeros=True)
+    text = read_narrative(pages, report_kind=entry.report_kind, fiscal_year=entry.fiscal_year,
+                          catalog=catalog, printed_codes=printed_codes, keep_zeros=True)
     locator = Locator(pdf_bytes)
     try:
         ev = Evidence(entry.report_kind, entry.fiscal_year, entry.entity_name, pages,

@@ -19,6 +19,7 @@ class Fact:
     item_name: str
     page: int
     method: str  # table | narrative | ocr
+    source_text: str | None = None  # the amount as printed, or the sentence a narrative fact is from
 
     @property
     def key(self) -> tuple[str, str, str, str, str]:

@@ -11,21 +11,35 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
 import yaml
 
 from hotline_budgets.extract.tables import RawTable, is_code
+from hotline_budgets.statements import statements_with
 from hotline_budgets.text import compact, normalize_name
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
 
 LABELS_FILE = Path(__file__).parent / "labels.yaml"
-ECONOMIC_STATEMENTS = {"general_budget_basic_economic", "general_budget_economic"}
-CLASS_NAME_STATEMENTS = {"summary", "appropriation_summary"}
+# Declared per statement in hotline_budgets/statements.yaml (codes, class_name_rows).
+ECONOMIC_STATEMENTS = statements_with(codes="economic")
+CLASS_NAME_STATEMENTS = statements_with(class_name_rows=True)
 UNIT_FACTOR = {"万元": Decimal(1), "千元": Decimal("0.1"), "元": Decimal("0.0001")}
-IGNORED = "ignored"
+
+
+class RowVerdict(StrEnum):
+    """A row (or column) label that gives no cell key, and why."""
+
+    IGNORE = "ignore"  # known and deliberately not stored (ignored_rows, sub-rows, unless_column)
+    UNKNOWN = "unknown"  # printed but not understood: its non-zero cells are unmapped
+    UNLABELLED = "unlabelled"  # no label at all where the table has label columns
+
+
+IGNORED = RowVerdict.IGNORE  # a column whose item is deliberately not stored
+RowKey = tuple[str, str | None, str | None]  # (classification, code, item)
 # A 三公 table with no 预算数/决算数 header prints what the report is: a budget or an actual.
 THREE_PUBLIC_DEFAULT_MEASURE = {"budget": "budget", "final_accounts": "actual"}
 _SUBITEM_PREFIX = re.compile(r"^(其中[:：]?)+")
@@ -232,11 +246,11 @@ class _RowResolver:
         self.book = book
         self.taken: set[str] = set()
 
-    def resolve(self, label: str, side: str | None) -> tuple[str, str | None, str | None] | str:
-        """(classification, code, item) or the string 'ignore' / 'unknown'."""
+    def resolve(self, label: str, side: str | None) -> RowKey | RowVerdict:
+        """(classification, code, item), or IGNORE / UNKNOWN."""
         raw = compact(label)
         if any(p.search(raw) for p in self.book.ignored_rows):
-            return "ignore"
+            return RowVerdict.IGNORE
         name = normalize_name(_SUBITEM_PREFIX.sub("", raw))
         if self.statement == "three_public":
             for rule in self.book.three_public_items:
@@ -251,7 +265,7 @@ class _RowResolver:
                         item = rule.if_taken
                     if any(item in subs and trigger in self.taken
                            for trigger, subs in self.book.sub_rows_after.items()):
-                        return "ignore"
+                        return RowVerdict.IGNORE
                     self.taken.add(item)
                     return ("item", None, item)
             if side == "支出" and self.statement in CLASS_NAME_STATEMENTS:
@@ -261,15 +275,33 @@ class _RowResolver:
         for rule in self.book.row_items["any"]:
             if rule.pattern.search(name):
                 return ("item", None, rule.value)
-        return "unknown"
+        return RowVerdict.UNKNOWN
 
 
-def _transposed_income(label: str, book: LabelBook) -> tuple | str:
-    """Row of a transposed income table → (item, None, grand_total, measure) or 'ignore'."""
+def _transposed_income(label: str, book: LabelBook) -> tuple[str, None, str, str] | RowVerdict:
+    """Row of a transposed income table → (item, None, grand_total, measure) or IGNORE."""
     for rule in book.transposed_income:
         if rule.pattern.search(label):
             return ("item", None, "grand_total", rule.value)
-    return "ignore"
+    return RowVerdict.IGNORE
+
+
+def _row_key(table: RawTable, group: ColumnGroup, code: str, name: str, resolver: _RowResolver,
+             book: LabelBook) -> RowKey | tuple[str, None, str, str] | RowVerdict:
+    """What a row of one column group is: a code, an item (a 4-tuple names the measure too:
+    transposed income tables), or a verdict why it gives no key."""
+    has_label = bool(code or name)
+    if not has_label and (group.code_cols or group.name_col is not None):
+        return RowVerdict.UNLABELLED
+    if code:
+        return ("economic" if table.statement in ECONOMIC_STATEMENTS else "function", code, None)
+    if has_label and group.subname_col is not None and table.statement == "income":
+        return _transposed_income(name, book)
+    if has_label:
+        return resolver.resolve(name, group.side)
+    if table.statement == "three_public":
+        return ("item", None, None)  # item comes from the column (三公 公开09)
+    return ("item", None, "grand_total")  # a one-row table without labels (Jiangsu 公开03)
 
 
 def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None = None,
@@ -286,20 +318,7 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
     for page, cells in table.rows:
         for group in groups:
             code, name = _row_label(cells, group)
-            has_label = bool(code or name)
-            if not has_label and (group.code_cols or group.name_col is not None):
-                row_key: tuple[str, str | None, str | None] | str = "unlabelled"
-            elif code:
-                cls = "economic" if table.statement in ECONOMIC_STATEMENTS else "function"
-                row_key = (cls, code, None)
-            elif has_label and group.subname_col is not None and table.statement == "income":
-                row_key = _transposed_income(name, book)
-            elif has_label:
-                row_key = resolver.resolve(name, group.side)
-            elif table.statement == "three_public":
-                row_key = ("item", None, None)  # item comes from the column (三公 公开09)
-            else:
-                row_key = ("item", None, "grand_total")  # a one-row table without labels (Jiangsu 公开03)
+            row_key = _row_key(table, group, code, name, resolver, book)
             for j, path in group.amounts:
                 if any(p.search(path) for p in book.ignored_columns):
                     continue
@@ -314,8 +333,8 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                 if amount == 0:
                     continue
                 nonzero += 1
-                if isinstance(row_key, str):
-                    if row_key != "ignore":
+                if isinstance(row_key, RowVerdict):
+                    if row_key != RowVerdict.IGNORE:
                         out.unmapped.append(UnmappedCell(
                             table.statement, page, name or code, path, compact(text),
                             f"row label not understood ({row_key})"))

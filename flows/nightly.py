@@ -1,0 +1,560 @@
+"""The nightly run as plain functions: fetch → extract → identities → conform (per report) →
+validate → publish (per year). ``flows/pipeline.py`` runs them as a Prefect flow; nothing here
+imports Prefect, so a night with nothing to do never starts it.
+
+Isolation: everything that happens to one report happens in :func:`process_entry`, a plain
+function that never raises — a failure at any stage becomes that report's status and reason,
+and a report that was published before keeps its last good rows (``stale``). A task runner can
+call it for many reports at once (one :class:`Extractor` per worker thread). Years are
+published whole and only when their inputs changed (:func:`year_fingerprint`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from hotline_budgets.extract.fetch import (
+    FetchedReport,
+    FetchError,
+    Limits,
+    Validators,
+    cleanup_incoming,
+    fetch_report,
+    fetch_with_retries,
+    fetched_now,
+)
+from hotline_budgets.flows.isolation import Budget, ExtractionStopped, Extractor
+from hotline_budgets.load.assemble import CATALOG_TABLES, catalog_tables
+from hotline_budgets.load.cache import cache_key, extractor_version, load_processed, prune, save_processed
+from hotline_budgets.load.conform import PER_REPORT_TABLES, ConformError, conform_report, conform_table
+from hotline_budgets.load.publish import (
+    ALL_YEARS_DB,
+    all_years_is_current,
+    cleanup,
+    current_version,
+    publish_all_years,
+    publish_year,
+)
+from hotline_budgets.load.state import SourceState, load_state, record_version, save_state, version_rows
+from hotline_budgets.registry import RegistryEntry, load_registry
+from hotline_budgets.schema import load_schema
+from hotline_budgets.transform.catalog import Catalog, load_catalog
+from hotline_budgets.transform.report import ReportResult, rejected_result
+
+SUMMARY_FILE = "run_summary.json"
+FRESH = "published"
+
+
+# ---------------------------------------------------------------------------------------------
+# one report
+
+
+@dataclass
+class ReportOutcome:
+    """What happened to one report tonight, and the rows published for it."""
+
+    entry: RegistryEntry
+    result: ReportResult
+    checks: list[dict] = field(default_factory=list)
+    tables: dict[str, pa.Table] | None = None
+    rows_key: str | None = None  # cache key of the published rows (the last good one if stale)
+    stage: str = "done"  # where it stopped: fetch, extract, identities, conform, done
+    reused: bool = False  # extraction and checks reused from an earlier run
+    change: str | None = None  # "bytes changed: <old> → <new>"
+    fetched: FetchedReport | None = None
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        return self.result.report["status"]
+
+    @property
+    def reason(self) -> str | None:
+        return self.result.report.get("status_reason")
+
+
+@dataclass
+class RunContext:
+    warehouse: Path
+    catalog: Catalog
+    state: dict[str, SourceState]
+    limits: Limits = field(default_factory=Limits.from_env)
+    budget: Budget = field(default_factory=Budget.from_env)
+    _extractor: Extractor | None = None
+
+    @property
+    def extractor(self) -> Extractor:
+        if self._extractor is None:
+            self._extractor = Extractor(self.budget)
+        return self._extractor
+
+    def close(self) -> None:
+        if self._extractor is not None:
+            self._extractor.close()
+
+
+_QUOTED_BYTES = re.compile(r"""b(['"]).*?(?<!\\)\1""")
+_EXCEPTION_WORDS = {
+    "PDFPasswordIncorrect": "the PDF is password-protected",
+    "PDFEncryptionError": "the PDF is encrypted in a way that cannot be read",
+    "PDFSyntaxError": "the file is not a readable PDF (damaged or truncated)",
+    "PSEOF": "the PDF ends unexpectedly (truncated)",
+    "PdfiumError": "the PDF cannot be opened (damaged)",
+    "MemoryError": "over the memory budget per report (HOTLINE_REPORT_MEMORY_MB)",
+}
+
+
+def safe_reason(text: str) -> str:
+    """A reason fit to publish: exception names in words, no quoted bytes, no control
+    characters, one line of at most 400 characters."""
+    for name, words in _EXCEPTION_WORDS.items():
+        if name in text:
+            text = re.sub(rf"{name}\b:?.*", f"{words} ({name})", text)
+    text = _QUOTED_BYTES.sub("…", text)
+    text = "".join(c if c.isprintable() else " " for c in text)
+    return re.sub(r"\s+", " ", text).strip()[:400]
+
+
+def _with_checks(result: ReportResult, checks: list[dict]) -> ReportResult:
+    """Name the identities that fail beyond rounding on the report row, count them per statement."""
+    failed = [c["check_id"] for c in checks if c["status"] == "failed"]
+    result.report["failed_checks"] = ",".join(failed) if failed else None
+    per_statement: dict[str, list[int]] = {}
+    for row in checks:
+        counts = per_statement.setdefault(row["statement"], [0, 0])
+        counts[0] += 1
+        counts[1] += row["status"] == "failed"
+    for st in result.statements:
+        evaluated, failing = per_statement.get(st["statement"], (0, 0))
+        st |= {"checks_evaluated": evaluated, "checks_failed": failing}
+    return result
+
+
+def _rows(result: ReportResult, checks: list[dict]) -> dict[str, list[dict]]:
+    return {"reports": [result.report], "line_items": result.line_items,
+            "statements": result.statements, "checks": checks,
+            "consistency_checks": result.consistency_checks,
+            "quality_issues": result.quality_issues, "codes_seen": result.codes_seen}
+
+
+def checked_rows(result: ReportResult) -> tuple[ReportResult, list[dict], str]:
+    """Identities and schema conformance of one extracted report; (result, checks, stage) with
+    stage the step that raised ConformError or any other error."""
+    stage = "conform"
+    line_items = conform_table("line_items", result.line_items)
+    stage = "identities"
+    from hotline_budgets.load.checks import evaluate_identities  # DuckDB: only when extracting
+
+    year = result.report["fiscal_year"]
+    checks = [c | {"fiscal_year": year} for c in evaluate_identities(line_items)] if result.line_items else []
+    return _with_checks(result, checks), checks, stage
+
+
+def _stale_or_rejected(entry: RegistryEntry, ctx: RunContext, reason: str, stage: str,
+                       fetched: FetchedReport | None, started: float) -> ReportOutcome:
+    """Tonight failed: keep the last good rows (stale) when there are any, else reject."""
+    reason = safe_reason(reason)
+    src = ctx.state.get(entry.report_id)
+    good = load_processed(ctx.warehouse / "extracted", entry.report_id, src.last_good_key) \
+        if src and src.last_good_key else None
+    if good is not None:
+        result, checks = good
+        result.report |= {"status": "stale", "is_cached": True,
+                          "status_reason": f"{reason}; the last good version stays published"}
+        key = src.last_good_key
+    else:
+        result, checks, key = rejected_result(entry, ctx.catalog, reason, fetched), [], None
+    try:
+        tables = conform_report(_rows(result, checks))
+    except ConformError:  # the fallback itself does not fit: publish the report row alone
+        result = rejected_result(entry, ctx.catalog, reason, fetched)
+        tables, key, checks = conform_report(_rows(result, [])), None, []
+    return ReportOutcome(entry, result, checks, tables, key, stage, fetched=fetched,
+                         seconds=time.monotonic() - started)
+
+
+def process_entry(entry: RegistryEntry, ctx: RunContext, *, dry: bool = False) -> ReportOutcome | None:
+    """Fetch, extract, check and conform one report; never raises.
+
+    ``dry`` answers "what would tonight publish for it?" without extracting or retrying: it
+    returns None as soon as real work is needed (new bytes, new code, a transient failure).
+    """
+    started = time.monotonic()
+    src = ctx.state.get(entry.report_id)
+    previous = None
+    if src and src.sha256 and src.url == entry.url:
+        previous = Validators(src.sha256, src.etag, src.last_modified)
+    try:
+        if dry:
+            fetched = fetch_report(entry, ctx.warehouse / "raw", ctx.limits, previous)
+        else:
+            fetched = fetch_with_retries(entry, ctx.warehouse / "raw", ctx.limits, previous)
+    except FetchError as exc:  # a dry run retries nothing: a transient failure means "work"
+        if dry and exc.is_transient:
+            return None
+        return _stale_or_rejected(entry, ctx, f"fetch failed: {exc}", "fetch", None, started)
+    except Exception as exc:  # a defect in fetching: still this report's problem only
+        return None if dry else _stale_or_rejected(
+            entry, ctx, f"fetch failed: {type(exc).__name__}", "fetch", None, started)
+    change = None
+    if src is not None and src.sha256 and src.sha256 != fetched.sha256:
+        change = f"bytes changed: {src.sha256[:12]} → {fetched.sha256[:12]} (old version kept in raw/)"
+    key = cache_key(entry, fetched.sha256, ctx.catalog.version)
+    cache_dir = ctx.warehouse / "extracted"
+    cached = load_processed(cache_dir, entry.report_id, key)
+    if cached is not None:
+        result, checks = cached
+        if result.report["status"] == FRESH:
+            result.report["is_cached"] = True
+        elif src and src.last_good_key and src.last_good_key != key:
+            # tonight's bytes were already found bad: keep the last good version
+            return _stale_or_rejected(
+                entry, ctx, result.report.get("status_reason") or result.report["status"],
+                "extract", fetched, started)
+        tables = None  # a dry run publishes nothing; the key covers the schema, so rows still fit
+        if not dry:
+            try:
+                tables = conform_report(_rows(result, checks))
+            except ConformError:
+                return _stale_or_rejected(entry, ctx, "stored rows no longer fit the schema",
+                                          "conform", fetched, started)
+        return ReportOutcome(entry, result, checks, tables, key, reused=True, change=change,
+                             fetched=fetched, seconds=time.monotonic() - started)
+    if dry:
+        return None
+    stage = "extract"
+    try:
+        result = ctx.extractor.run(entry, fetched)
+        stage = "conform"
+        if result.report["status"] != FRESH:
+            save_processed(cache_dir, key, result, [])
+            if src and src.last_good_key:
+                return _stale_or_rejected(entry, ctx, result.report.get("status_reason") or "rejected",
+                                          "extract", fetched, started)
+            result.report["status_reason"] = safe_reason(result.report.get("status_reason") or "")
+            checks = []
+        else:
+            result, checks, stage = checked_rows(result)
+        stage = "conform"
+        tables = conform_report(_rows(result, checks))
+    except ExtractionStopped as exc:
+        return _stale_or_rejected(entry, ctx, f"extraction stopped: {exc}", stage, fetched, started)
+    except ConformError as exc:
+        return _stale_or_rejected(entry, ctx, f"values do not fit the schema: {exc}", stage,
+                                  fetched, started)
+    except Exception as exc:  # identities or conversion broke on this report only
+        return _stale_or_rejected(entry, ctx, f"{stage} failed: {type(exc).__name__}: {exc}",
+                                  stage, fetched, started)
+    save_processed(cache_dir, key, result, checks)
+    return ReportOutcome(entry, result, checks, tables, key, change=change, fetched=fetched,
+                         seconds=time.monotonic() - started)
+
+
+# ---------------------------------------------------------------------------------------------
+# one year
+
+
+def year_fingerprint(outcomes: list[ReportOutcome], catalog: Catalog) -> str:
+    """Names a year's inputs: each report's rows (by cache key), status and reason, and the code."""
+    digest = hashlib.sha256(f"{extractor_version()}\x1f{catalog.version}".encode())
+    for o in sorted(outcomes, key=lambda o: o.entry.report_id):
+        digest.update("\x1e".join((o.entry.report_id, o.rows_key or "-", o.status,
+                                   o.reason or "")).encode())
+    return digest.hexdigest()[:16]
+
+
+def assemble_year(outcomes: list[ReportOutcome], catalog: Catalog) -> dict[str, pa.Table]:
+    """The year's tables from the reports' conformed tables, in report_id order, + catalogs."""
+    schema = load_schema()
+    ordered = sorted(outcomes, key=lambda o: o.entry.report_id)
+    tables = {name: pa.concat_tables([o.tables[name] for o in ordered if o.tables])
+              if any(o.tables for o in ordered) else schema[name].to_arrow([])
+              for name in PER_REPORT_TABLES}
+    return tables | catalog_tables(catalog)
+
+
+def validate_year(year: int, tables: dict[str, pa.Table]) -> tuple[pa.Table, list[str]]:
+    """expectation_results of the year (Great Expectations) and the failures in words."""
+    from hotline_budgets.load.validate import describe_failures, validate_tables
+
+    rows = validate_tables({year: tables})[year]
+    return load_schema()["expectation_results"].to_arrow(rows), describe_failures(rows)
+
+
+@dataclass
+class YearOutcome:
+    year: int
+    action: str  # rewritten, unchanged, failed
+    detail: str = ""
+    path: Path | None = None
+    expectation_failures: list[str] = field(default_factory=list)
+
+
+def publish_one_year(year: int, outcomes: list[ReportOutcome], ctx: RunContext) -> YearOutcome:
+    """Validate and publish a year whose inputs changed; never raises (the old version stays)."""
+    fingerprint = year_fingerprint(outcomes, ctx.catalog)
+    if current_version(ctx.warehouse, year) == fingerprint:
+        return YearOutcome(year, "unchanged", path=(ctx.warehouse / str(year)).resolve())
+    try:
+        tables = assemble_year(outcomes, ctx.catalog)
+        results, failures = validate_year(year, tables)
+        tables["expectation_results"] = results
+        path = publish_year(year, tables, ctx.warehouse, fingerprint)
+        return YearOutcome(year, "rewritten", path=path, expectation_failures=failures)
+    except Exception as exc:
+        return YearOutcome(year, "failed", f"{type(exc).__name__}: {safe_reason(str(exc))}")
+
+
+def after_publish(warehouse: Path, years: dict[int, Path], all_years_db: Path,
+                  problems: list[str], say: Callable[[str], None] = print) -> list[Path]:
+    """Steps that run once the warehouse is published: the open-data release
+    (``load/release.py``). A release that cannot be built leaves the published warehouse as it
+    is and becomes a run-level problem."""
+    from hotline_budgets.load.release import build_release
+
+    try:
+        manifest = build_release(warehouse)
+    except Exception as exc:
+        problems.append(f"release not built: {type(exc).__name__}: {safe_reason(str(exc))}")
+        say(problems[-1])
+        return []
+    since = f"changes since {manifest.previous_id}" if manifest.previous_id else "first release"
+    say(f"release {manifest.release_id}: {len(manifest.files) + 1} files in {manifest.directory}"
+        f" ({since})")
+    return [manifest.directory]
+
+
+# ---------------------------------------------------------------------------------------------
+# the run
+
+
+@dataclass
+class RunSummary:
+    outcomes: list[ReportOutcome]
+    years: list[YearOutcome]
+    written: list[Path]
+    started_at: datetime
+    seconds: float = 0.0
+    noop: bool = False  # decided before Prefect started: nothing changed
+    problems: list[str] = field(default_factory=list)  # run-level faults (all-years database)
+
+    @property
+    def results(self) -> list[ReportResult]:
+        return [o.result for o in self.outcomes]
+
+    @property
+    def checks(self) -> list[dict]:
+        return [c for o in self.outcomes for c in o.checks]
+
+    @property
+    def expectation_failures(self) -> dict[str, list[str]]:
+        return {f"{y.year}": y.expectation_failures for y in self.years if y.expectation_failures}
+
+    @property
+    def exit_code(self) -> int:
+        """0 all fresh; 3 the run completed but some report is not fresh or a year failed."""
+        fresh = all(o.status == FRESH for o in self.outcomes)
+        ok = fresh and not self.problems and all(y.action != "failed" for y in self.years)
+        return 0 if ok else 3
+
+
+class WarehouseBusy(RuntimeError):
+    """Another run holds the warehouse."""
+
+
+class WarehouseLock:
+    """One run at a time per warehouse (an advisory lock on DIR/.lock, released on any exit)."""
+
+    def __init__(self, warehouse: Path) -> None:
+        self.path = warehouse / ".lock"
+
+    def __enter__(self) -> WarehouseLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = self.path.open("a")
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.fh.close()
+            raise WarehouseBusy(f"another run is publishing into {self.path.parent}") from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.fh.close()
+
+
+def _progress_line(i: int, n: int, o: ReportOutcome) -> str:
+    how = "unchanged" if o.reused else f"{o.seconds:.1f} s"
+    items = len(o.result.line_items)
+    return f"[{i}/{n}] {o.entry.report_id}: {o.status}, {items} items ({how})"
+
+
+def select_entries(registry: Path, years: list[int] | None) -> list[RegistryEntry]:
+    entries = load_registry(Path(registry))
+    return [e for e in entries if not years or e.fiscal_year in set(years)]
+
+
+def _update_state(ctx: RunContext, outcomes: list[ReportOutcome], years: list[YearOutcome]) -> None:
+    """Remember validators and versions of every fetch, and the rows now published per report."""
+    published = {y.year for y in years if y.action in ("rewritten", "unchanged")}
+    now = fetched_now()
+    for o in outcomes:
+        src = ctx.state.setdefault(o.entry.report_id, SourceState())
+        if o.fetched is not None:
+            record_version(src, o.entry.url, o.fetched.sha256, o.fetched.size_bytes, now)
+            src.url, src.sha256 = o.entry.url, o.fetched.sha256
+            src.etag, src.last_modified = o.fetched.etag, o.fetched.last_modified
+        if o.entry.fiscal_year in published and o.rows_key and o.status in (FRESH, "stale"):
+            src.last_good_key = o.rows_key
+        keep = {k for k in (src.last_good_key, o.rows_key) if k}
+        if o.fetched is not None:
+            keep.add(cache_key(o.entry, o.fetched.sha256, ctx.catalog.version))
+        prune(ctx.warehouse / "extracted", o.entry.report_id, keep)
+
+
+def _versions_digest(state: dict[str, SourceState]) -> str:
+    """Names the report_versions rows, without last_seen_at: it moves every night and is
+    published whenever the warehouse is written anyway, never the reason to write it."""
+    stable = [{k: v for k, v in r.items() if k != "last_seen_at"} for r in version_rows(state)]
+    return hashlib.sha256(json.dumps(stable, default=str, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _versions_table(state: dict[str, SourceState]) -> pa.Table:
+    return load_schema()["report_versions"].to_arrow(version_rows(state))
+
+
+def write_run_summary(warehouse: Path, summary: RunSummary) -> Path:
+    """DIR/run_summary.json: every report's outcome and reason, the years, the exit code."""
+    payload = {
+        "started_at": summary.started_at.isoformat(),
+        "seconds": round(summary.seconds, 2),
+        "exit_code": summary.exit_code,
+        "nothing_changed": summary.noop,
+        "reports": [dict(report_id=o.entry.report_id, fiscal_year=o.entry.fiscal_year,
+                         status=o.status, reason=o.reason, stage=o.stage,
+                         line_items=len(o.result.line_items), reused=o.reused, change=o.change,
+                         failed_checks=o.result.report.get("failed_checks"),
+                         quality_issues=len(o.result.quality_issues),
+                         source_sha256=o.result.report.get("source_sha256"))
+                    for o in summary.outcomes],
+        "changes": [f"{o.entry.report_id}: {o.change}" for o in summary.outcomes if o.change],
+        "problems": summary.problems,
+        "years": [dict(year=y.year, action=y.action, detail=y.detail,
+                       expectation_failures=y.expectation_failures) for y in summary.years],
+        "written": [str(p) for p in summary.written],
+    }
+    path = warehouse / SUMMARY_FILE
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def quick_noop_check(registry: Path, warehouse: Path, years: list[int] | None) -> RunSummary | None:
+    """Without Prefect: when every report's bytes, code and catalog are unchanged and every year
+    and the all-years database are current, the run is over — a summary of nothing changed.
+    None when there is work (or any doubt)."""
+    warehouse = Path(warehouse)
+    if not (warehouse / ALL_YEARS_DB).exists():
+        return None
+    started_at, t0 = datetime.now(UTC), time.monotonic()
+    entries = select_entries(registry, years)
+    with WarehouseLock(warehouse):
+        ctx = RunContext(warehouse, load_catalog(), load_state(warehouse))
+        outcomes = []
+        for entry in entries:
+            o = process_entry(entry, ctx, dry=True)
+            if o is None or o.change:
+                return None
+            outcomes.append(o)
+        by_year: dict[int, list[ReportOutcome]] = {}
+        for o in outcomes:
+            by_year.setdefault(o.entry.fiscal_year, []).append(o)
+        if any(current_version(warehouse, y) != year_fingerprint(os_, ctx.catalog)
+               for y, os_ in by_year.items()):
+            return None
+        digest = _versions_digest(ctx.state)
+        if not all_years_is_current(warehouse, digest):
+            return None
+        year_outcomes = [YearOutcome(y, "unchanged", path=(warehouse / str(y)).resolve())
+                         for y in sorted(by_year)]
+        _update_state(ctx, outcomes, year_outcomes)
+        save_state(warehouse, ctx.state)
+        summary = RunSummary(outcomes, year_outcomes, [], started_at, time.monotonic() - t0, noop=True)
+        summary.written.append(write_run_summary(warehouse, summary))
+        return summary
+
+
+def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None,
+                 progress: Callable[[str], None] | None = None,
+                 report: Callable = process_entry, publish: Callable = publish_one_year) -> RunSummary:
+    """The whole run; ``report``/``publish`` are the per-report and per-year steps (plain
+    functions, or Prefect tasks inside the flow)."""
+    warehouse = Path(warehouse)
+    started_at, t0 = datetime.now(UTC), time.monotonic()
+    entries = select_entries(registry, years)
+    say = progress or (lambda line: None)
+    with WarehouseLock(warehouse):
+        cleanup(warehouse)
+        cleanup_incoming(warehouse / "raw")
+        ctx = RunContext(warehouse, load_catalog(), load_state(warehouse))
+        outcomes: list[ReportOutcome] = []
+        try:
+            for i, entry in enumerate(entries, 1):
+                outcome = report(entry, ctx)
+                outcomes.append(outcome)
+                say(_progress_line(i, len(entries), outcome))
+        finally:
+            ctx.close()
+        by_year: dict[int, list[ReportOutcome]] = {}
+        for o in outcomes:
+            by_year.setdefault(o.entry.fiscal_year, []).append(o)
+        year_outcomes = []
+        for year, group in sorted(by_year.items()):
+            year_outcomes.append(publish(year, group, ctx))
+            say(f"year {year}: {year_outcomes[-1].action} {year_outcomes[-1].detail}".rstrip())
+        failed_years = {y.year: y.detail for y in year_outcomes if y.action == "failed"}
+        for o in outcomes:  # a year that could not be published: its reports say so
+            if o.entry.fiscal_year in failed_years:
+                had_version = current_version(warehouse, o.entry.fiscal_year) is not None
+                o.result.report |= {"status": "stale" if had_version else "rejected",
+                                    "status_reason": f"publishing {o.entry.fiscal_year} failed:"
+                                    f" {failed_years[o.entry.fiscal_year]}; the previous version"
+                                    " stays published"}
+        _update_state(ctx, outcomes, year_outcomes)
+        digest = _versions_digest(ctx.state)
+        written = [y.path for y in year_outcomes if y.action == "rewritten" and y.path]
+        all_years = warehouse / ALL_YEARS_DB
+        problems = []
+        if not all_years_is_current(warehouse, digest):
+            try:
+                all_years = publish_all_years(warehouse, set(CATALOG_TABLES),
+                                              {"report_versions": _versions_table(ctx.state)}, digest,
+                                              current=catalog_tables(ctx.catalog))
+                written.append(all_years)
+            except Exception as exc:  # the previous all-years database stays; the next run retries
+                problems.append(f"all-years database not rewritten: {type(exc).__name__}:"
+                                f" {safe_reason(str(exc))}")
+                say(problems[-1])
+        save_state(warehouse, ctx.state)
+        written += after_publish(warehouse, {y.year: y.path for y in year_outcomes if y.path}, all_years,
+                                 problems, say)
+        summary = RunSummary(outcomes, year_outcomes, written, started_at, time.monotonic() - t0,
+                             problems=problems)
+        summary.written.append(write_run_summary(warehouse, summary))
+        return summary
+
+
+def stderr_progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

@@ -1,0 +1,641 @@
+"""The open-data release: what an analyst downloads, built as its own step after publishing.
+
+``build_release`` reads the published warehouse (``<year>/<table>.parquet``), and writes one
+self-describing folder ``releases/<release id>/``: Parquet with field descriptions, DuckDB with
+``COMMENT ON`` and the analyst views, CSV copies (UTF-8 with BOM), the data dictionary,
+``datapackage.json``, Great Expectations Data Docs, a diff against the previous release, a README,
+the licences, a portal page and ``SHA256SUMS`` over every file. It is built in a hidden folder and
+renamed into place; ``releases/latest`` then points at the newest release.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hotline_budgets.load.publish import view_statements
+from hotline_budgets.schema import (
+    DICTIONARY_CSV_COLUMNS,
+    Table,
+    comment_statements,
+    data_dictionary_rows,
+    described_arrow_schema,
+    frictionless_schema,
+    load_schema,
+    load_views,
+    render_data_dictionary,
+)
+
+RELEASES = "releases"
+LATEST = "latest"
+TEMPLATES = Path(__file__).parent / "release_templates"
+# Tables that hold the catalogs: the same in every year, so the all-years copy takes them once.
+YEARLESS = ("function_codes", "economic_codes", "code_aliases", "cofog_divisions", "cofog_crosswalk")
+LINE_ITEM_KEY = ("report_id", "statement", "classification", "code", "item", "measure")
+
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    path: str  # relative to the release folder, with forward slashes
+    size_bytes: int
+    sha256: str
+
+
+@dataclass
+class ReleaseManifest:
+    release_id: str
+    directory: Path
+    years: list[int]
+    previous_id: str | None
+    files: list[ReleaseFile] = field(default_factory=list)
+    diff: dict = field(default_factory=dict)
+
+    def file(self, path: str) -> ReleaseFile:
+        return next(f for f in self.files if f.path == path)
+
+
+# --- reading the published warehouse --------------------------------------------------------
+
+
+def published_tables(warehouse: Path) -> dict[int, dict[str, pa.Table]]:
+    """{year: {table: Arrow table}} of every published year, read from its Parquet files and
+    cast to the described schema (so the release's Parquet carries the descriptions)."""
+    schema = load_schema()
+    years = sorted(
+        int(p.name)
+        for p in warehouse.iterdir()
+        if p.is_dir() and p.name.isdigit() and (p / "reports.parquet").exists()
+    )
+    out: dict[int, dict[str, pa.Table]] = {}
+    for year in years:
+        tables = {}
+        for name, table in schema.items():
+            path = warehouse / str(year) / f"{name}.parquet"
+            data = pq.read_table(path) if path.exists() else table.to_arrow([])
+            tables[name] = data.select(table.column_names).cast(described_arrow_schema(table))
+        out[year] = tables
+    return out
+
+
+def all_years(by_year: dict[int, dict[str, pa.Table]]) -> dict[str, pa.Table]:
+    """Every table over all years; the catalogs once (from the newest year)."""
+    schema = load_schema()
+    newest = max(by_year)
+    return {
+        name: by_year[newest][name]
+        if name in YEARLESS
+        else pa.concat_tables([by_year[y][name] for y in sorted(by_year)]).cast(
+            described_arrow_schema(schema[name])
+        )
+        for name in schema
+    }
+
+
+# --- writing the forms of the data ----------------------------------------------------------
+
+
+def write_duckdb(tables: dict[str, pa.Table], path: Path) -> None:
+    """A DuckDB file with the declared DDL, the views, and COMMENT ON every table, view and column."""
+    schema, views = load_schema(), load_views()
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        for name, table in tables.items():
+            con.execute(schema[name].duckdb_ddl())
+            con.register("incoming", table)
+            con.execute(f"INSERT INTO {name} SELECT * FROM incoming")
+            con.unregister("incoming")
+            for statement in comment_statements(schema[name]):
+                con.execute(statement)
+        for statement in view_statements():
+            con.execute(statement)
+        for view in views.values():
+            for statement in comment_statements(view, "VIEW"):
+                con.execute(statement)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def write_csv(table: pa.Table, path: Path) -> None:
+    """UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly."""
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(table.column_names)
+        for row in table.to_pylist():
+            writer.writerow([_csv_value(v) for v in row.values()])
+
+
+def view_tables(db: Path) -> dict[str, pa.Table]:
+    """Every declared view of a release database, as Arrow."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {name: con.sql(f"SELECT * FROM {name}").to_arrow_table() for name in load_views()}
+    finally:
+        con.close()
+
+
+def write_data_forms(tables: dict[str, pa.Table], folder: Path, db_name: str) -> dict[str, pa.Table]:
+    """Parquet, DuckDB and CSV of one scope (a year, or all years); returns the views' rows."""
+    (folder / "csv").mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        pq.write_table(table, folder / f"{name}.parquet")
+        write_csv(table, folder / "csv" / f"{name}.csv")
+    write_duckdb(tables, folder / db_name)
+    views = view_tables(folder / db_name)
+    for name, table in views.items():
+        write_csv(table, folder / "csv" / f"{name}.csv")
+    return views
+
+
+def write_dictionary(folder: Path) -> None:
+    (folder / "data_dictionary.md").write_text(render_data_dictionary() + "\n", encoding="utf-8")
+    with (folder / "data_dictionary.csv").open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=DICTIONARY_CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(data_dictionary_rows())
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _resource(table: Table, folder: Path, relative: str) -> dict:
+    path = folder / relative
+    resource = {
+        "name": table.name,
+        "path": relative,
+        "profile": "tabular-data-resource",
+        "title": table.name,
+        "description": table.description,
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8-sig",
+        "bytes": path.stat().st_size,
+        "hash": f"sha256:{sha256_of(path)}",
+        "schema": frictionless_schema(table),
+    }
+    if table.name != "reports" and "report_id" in table.column_names and table.key:
+        resource["schema"]["foreignKeys"] = [
+            {"fields": "report_id", "reference": {"resource": "reports", "fields": "report_id"}}
+        ]
+    return resource
+
+
+def datapackage(
+    folder: Path, csv_dir: str, title: str, release_id: str, created: datetime, reports: pa.Table
+) -> dict:
+    """A Frictionless (tabular) Data Package of the CSV copies in ``folder/csv_dir``."""
+    resources = [_resource(t, folder, f"{csv_dir}/{name}.csv") for name, t in load_schema().items()]
+    resources += [_resource(v, folder, f"{csv_dir}/{name}.csv") for name, v in load_views().items()]
+    sources = [
+        {"title": f"{r['entity_name']} {r['fiscal_year']} {r['report_kind']}", "path": r["source_url"]}
+        for r in reports.to_pylist()
+    ]
+    return {
+        "profile": "tabular-data-package",
+        "name": "hotline-budgets",
+        "title": title,
+        "description": (
+            "Budgets (预算) and final accounts (决算) of China's 12345 government-service "
+            "hotline centers, extracted from the published PDF reports. Amounts in 万元."
+        ),
+        "version": release_id,
+        "created": created.isoformat(timespec="seconds"),
+        "keywords": ["budget", "final accounts", "China", "12345", "public finance"],
+        "licenses": [
+            {
+                "name": "CC-BY-4.0",
+                "title": "Creative Commons Attribution 4.0 International",
+                "path": "https://creativecommons.org/licenses/by/4.0/",
+            }
+        ],
+        "sources": sources,
+        "resources": resources,
+    }
+
+
+# --- quality ---------------------------------------------------------------------------------
+
+
+def build_data_docs(by_year: dict[int, dict[str, pa.Table]], folder: Path) -> Path:
+    """Great Expectations Data Docs of every published table of every year, validated against
+    the stored suites (a fresh ephemeral context writing one filesystem site)."""
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from hotline_budgets.load.validate import _frame, load_suite
+
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    ctx.add_data_docs_site(
+        "release",
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(folder),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    source = ctx.data_sources.add_pandas("published")
+    suites = {name: ctx.suites.add(gx.ExpectationSuite(**load_suite(name))) for name in load_schema()}
+    for year, tables in sorted(by_year.items()):
+        for name, table in tables.items():
+            batch = source.add_dataframe_asset(f"{year}_{name}").add_batch_definition_whole_dataframe(
+                "all"
+            )
+            definition = ctx.validation_definitions.add(
+                gx.ValidationDefinition(name=f"{year}_{name}", data=batch, suite=suites[name])
+            )
+            checkpoint = ctx.checkpoints.add(
+                gx.Checkpoint(
+                    name=f"release_{year}_{name}",
+                    validation_definitions=[definition],
+                    actions=[UpdateDataDocsAction(name="data_docs", site_names=["release"])],
+                )
+            )
+            checkpoint.run(batch_parameters={"dataframe": _frame(table)})
+    return folder / "index.html"
+
+
+def quality_summary(db: Path) -> dict:
+    """Figures for the README and the portal, from the all-years database."""
+    con = duckdb.connect(str(db), read_only=True)
+
+    def rows(sql: str) -> list[dict]:
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    try:
+        return {
+            "reports_by_status": rows(
+                "SELECT status, count(*) AS reports FROM reports GROUP BY 1 ORDER BY 1"
+            ),
+            "checks_by_status": rows(
+                "SELECT status, count(*) AS checks FROM checks GROUP BY 1 ORDER BY 1"
+            ),
+            "expectations": rows(
+                "SELECT fiscal_year, count(*) AS expectations, "
+                "count(*) FILTER (WHERE is_success) AS passed FROM expectation_results "
+                "GROUP BY 1 ORDER BY 1"
+            ),
+            "issues_by_kind": rows(
+                "SELECT kind, count(*) AS issues FROM quality_issues GROUP BY 1 ORDER BY 1"
+            ),
+            "coverage": rows(
+                "SELECT coverage, count(*) AS statements FROM coverage GROUP BY 1 ORDER BY 1"
+            ),
+            "line_items": con.execute("SELECT count(*) FROM line_items").fetchone()[0],
+        }
+    finally:
+        con.close()
+
+
+# --- the diff against the previous release ---------------------------------------------------
+
+
+def release_ids(releases: Path) -> list[str]:
+    """Finished releases, oldest first (ids are dates, so they sort by time)."""
+    if not releases.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in releases.iterdir()
+        if p.is_dir()
+        and not p.is_symlink()
+        and not p.name.startswith(".")
+        and (p / "SHA256SUMS").exists()
+    )
+
+
+def _release_table(folder: Path | None, name: str) -> pa.Table:
+    """One all-years table of a release folder; empty when there is no such release or file."""
+    table = load_schema()[name]
+    path = folder / "all" / f"{name}.parquet" if folder is not None else None
+    if path is None or not path.exists():
+        return table.to_arrow([])
+    return pq.read_table(path)
+
+
+def diff_releases(previous: Path | None, current: Path) -> dict:
+    """Rows per table and year, line-item amounts changed by natural key, reports added, removed
+    and gone stale (or otherwise changed status) between two release folders."""
+    con = duckdb.connect()
+    try:
+        counts = []
+        for name in load_schema():
+            has_year = "fiscal_year" in load_schema()[name].column_names
+            year = "fiscal_year" if has_year and name not in YEARLESS else "NULL::INTEGER"
+            sides = []
+            for side, folder in (("old", previous), ("new", current)):
+                con.register(side, _release_table(folder, name))
+                sides.append(
+                    dict(con.execute(f"SELECT {year}, count(*) FROM {side} GROUP BY 1").fetchall())
+                )
+            before, after = sides
+            for y in sorted(set(before) | set(after), key=lambda v: (v is None, v)):
+                counts.append(
+                    {
+                        "table": name,
+                        "fiscal_year": y,
+                        "previous": before.get(y, 0),
+                        "current": after.get(y, 0),
+                        "change": after.get(y, 0) - before.get(y, 0),
+                    }
+                )
+        for side, folder in (("o_li", previous), ("n_li", current)):
+            con.register(side, _release_table(folder, "line_items"))
+        for side, folder in (("o_rep", previous), ("n_rep", current)):
+            con.register(side, _release_table(folder, "reports"))
+        key_match = " AND ".join(f"o.{k} IS NOT DISTINCT FROM n.{k}" for k in LINE_ITEM_KEY)
+        keys = ", ".join(f"coalesce(n.{k}, o.{k}) AS {k}" for k in LINE_ITEM_KEY)
+        changes = (
+            con.sql(f"""
+            SELECT coalesce(n.fiscal_year, o.fiscal_year) AS fiscal_year, {keys},
+                   o.amount_wan AS previous_wan, n.amount_wan AS current_wan,
+                   CASE WHEN o.report_id IS NULL THEN 'added' WHEN n.report_id IS NULL THEN 'removed'
+                        ELSE 'changed' END AS change
+            FROM o_li o FULL JOIN n_li n ON {key_match}
+            WHERE o.amount_wan IS DISTINCT FROM n.amount_wan
+            ORDER BY 1, 2, 3, 4, 5, 6, 7""")
+            .to_arrow_table()
+            .to_pylist()
+        )
+        reports = (
+            con.sql("""
+            SELECT coalesce(n.report_id, o.report_id) AS report_id, o.status AS previous_status,
+                   n.status AS current_status,
+                   CASE WHEN o.report_id IS NULL THEN 'added' WHEN n.report_id IS NULL THEN 'removed'
+                        WHEN n.status = 'stale' AND o.status <> 'stale' THEN 'gone_stale'
+                        WHEN n.status <> o.status THEN 'status_changed'
+                        ELSE 'republished' END AS change,
+                   o.source_sha256 IS DISTINCT FROM n.source_sha256 AS source_changed
+            FROM o_rep o FULL JOIN n_rep n ON o.report_id = n.report_id
+            WHERE o.report_id IS NULL OR n.report_id IS NULL OR o.status <> n.status
+               OR o.source_sha256 IS DISTINCT FROM n.source_sha256
+            ORDER BY 1""")
+            .to_arrow_table()
+            .to_pylist()
+        )
+    finally:
+        con.close()
+    by_kind = {
+        k: [r["report_id"] for r in reports if r["change"] == k]
+        for k in ("added", "removed", "gone_stale", "status_changed", "republished")
+    }
+    return {
+        "previous_release": previous.name if previous else None,
+        "current_release": current.name,
+        "rows": counts,
+        "line_item_changes": changes,
+        "reports": reports,
+        "reports_by_change": by_kind,
+    }
+
+
+def render_diff_markdown(diff: dict) -> str:
+    prev = diff["previous_release"]
+    out = [f"# Changes in release {diff['current_release']}", ""]
+    out += (
+        [f"Compared with release {prev}.", ""]
+        if prev
+        else ["First release: there is no previous release to compare with; every row is new.", ""]
+    )
+    out += ["## Reports", ""]
+    for kind, ids in diff["reports_by_change"].items():
+        out.append(f"- {kind.replace('_', ' ')}: {', '.join(ids) if ids else 'none'}")
+    out += [
+        "",
+        "## Rows per table and year",
+        "",
+        "| table | year | previous | current | change |",
+        "|---|---|---:|---:|---:|",
+    ]
+    out += [
+        f"| {r['table']} | {r['fiscal_year'] if r['fiscal_year'] is not None else 'all'} | "
+        f"{r['previous']} | {r['current']} | {r['change']:+d} |"
+        for r in diff["rows"]
+    ]
+    changes = diff["line_item_changes"]
+    out += [
+        "",
+        "## Line-item amounts changed by natural key",
+        "",
+        f"{len(changes)} line items added, removed or changed in amount "
+        "(all of them in `diff_line_items.csv`).",
+        "",
+    ]
+    if changes:
+        out += [
+            "| change | report | statement | code / item | measure | previous | current |",
+            "|---|---|---|---|---|---:|---:|",
+        ]
+        for c in changes[:50]:
+            out.append(
+                f"| {c['change']} | {c['report_id']} | {c['statement']} | "
+                f"{c['code'] or c['item']} | {c['measure']} | {_csv_value(c['previous_wan'])} | "
+                f"{_csv_value(c['current_wan'])} |"
+            )
+        if len(changes) > 50:
+            out.append(f"| … | {len(changes) - 50} more in diff_line_items.csv | | | | | |")
+    return "\n".join(out) + "\n"
+
+
+def write_diff(diff: dict, folder: Path) -> None:
+    (folder / "diff.json").write_text(
+        json.dumps(diff, ensure_ascii=False, indent=2, default=_csv_value) + "\n", encoding="utf-8"
+    )
+    (folder / "diff.md").write_text(render_diff_markdown(diff), encoding="utf-8")
+    columns = ["change", "fiscal_year", *LINE_ITEM_KEY, "previous_wan", "current_wan"]
+    with (folder / "diff_line_items.csv").open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        writer.writerows([[_csv_value(c[k]) for k in columns] for c in diff["line_item_changes"]])
+
+
+# --- checksums, README, the whole release ----------------------------------------------------
+
+
+def list_files(folder: Path) -> list[ReleaseFile]:
+    """Every file of the release except SHA256SUMS itself, sorted."""
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "SHA256SUMS")
+    return [ReleaseFile(p.relative_to(folder).as_posix(), p.stat().st_size, sha256_of(p)) for p in paths]
+
+
+def write_checksums(folder: Path) -> list[ReleaseFile]:
+    """``SHA256SUMS`` in the format ``sha256sum -c`` reads (two spaces, relative paths)."""
+    files = list_files(folder)
+    (folder / "SHA256SUMS").write_text(
+        "".join(f"{f.sha256}  {f.path}\n" for f in files), encoding="utf-8"
+    )
+    return files
+
+
+def example_queries() -> str:
+    """The example queries (Markdown with ```sql blocks), shared by the repository README and the
+    release README."""
+    return (TEMPLATES / "example_queries.md").read_text(encoding="utf-8")
+
+
+def render_readme(
+    release_id: str, years: list[int], reports: pa.Table, summary: dict, previous: str | None
+) -> str:
+    template = (TEMPLATES / "README.md").read_text(encoding="utf-8")
+    statuses = ", ".join(f"{r['reports']} {r['status']}" for r in summary["reports_by_status"])
+    listing = "\n".join(
+        f"| {r['fiscal_year']} | {r['entity_name']} | {r['report_kind']} | {r['status']} | "
+        f"`{r['report_id']}` | {r['source_url']} | `{(r['source_sha256'] or '')[:12]}` |"
+        for r in sorted(reports.to_pylist(), key=lambda r: (r["fiscal_year"], r["report_id"]))
+    )
+    return template.format(
+        release_id=release_id,
+        years=", ".join(map(str, years)),
+        first_year=years[0],
+        report_count=reports.num_rows,
+        statuses=statuses,
+        line_items=summary["line_items"],
+        previous=f"release {previous}" if previous else "no earlier release (this is the first)",
+        report_table=listing,
+        queries=example_queries(),
+    )
+
+
+def _replace_dir(staging: Path, final: Path) -> None:
+    """Rename the finished release into place; an earlier release of the same id is replaced."""
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+        os.replace(staging, final)
+        shutil.rmtree(old)
+    else:
+        os.replace(staging, final)
+
+
+def point_latest(releases: Path, release_id: str) -> None:
+    """``latest`` → the newest release (a symlink swapped atomically) and ``LATEST`` (its id, for
+    file systems and downloads that do not keep symlinks)."""
+    tmp = releases / f".{LATEST}.{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(release_id, target_is_directory=True)
+    os.replace(tmp, releases / LATEST)
+    (releases / "LATEST").write_text(release_id + "\n", encoding="utf-8")
+
+
+def build_release(
+    warehouse: Path,
+    releases: Path | None = None,
+    release_id: str | None = None,
+    created: datetime | None = None,
+) -> ReleaseManifest:
+    """Build ``releases/<release_id>/`` from the published warehouse; the id defaults to today's
+    date (UTC). A rebuild on the same day replaces that day's release; the diff is always against
+    the newest earlier release."""
+    from hotline_budgets.load.portal import render_portal
+
+    created = created or datetime.now(UTC)
+    release_id = release_id or created.date().isoformat()
+    releases = releases or warehouse / RELEASES
+    if not (warehouse.is_dir() and any((p / "reports.parquet").exists() for p in warehouse.iterdir())):
+        raise FileNotFoundError(f"no published data in {warehouse}: run `hotline-budgets run` first")
+    by_year = published_tables(warehouse)
+    earlier = [r for r in release_ids(releases) if r < release_id]
+    previous = releases / earlier[-1] if earlier else None
+
+    releases.mkdir(parents=True, exist_ok=True)
+    staging = releases / f".{release_id}.building-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    views_by_scope = {}
+    for year, tables in by_year.items():
+        views_by_scope[str(year)] = write_data_forms(
+            tables, staging / str(year), f"hotline_budgets_{year}.duckdb"
+        )
+    merged = all_years(by_year)
+    views_by_scope["all"] = write_data_forms(merged, staging / "all", "hotline_budgets.duckdb")
+    write_dictionary(staging)
+    for name in ("LICENSE", "LICENSE-DATA.md"):
+        shutil.copyfile(TEMPLATES / name, staging / name)
+    build_data_docs(by_year, staging / "quality" / "data_docs")
+    diff = diff_releases(previous, staging)
+    diff["current_release"] = release_id
+    write_diff(diff, staging)
+    summary = quality_summary(staging / "all" / "hotline_budgets.duckdb")
+    years = sorted(by_year)
+    (staging / "README.md").write_text(
+        render_readme(
+            release_id, years, merged["reports"], summary, previous.name if previous else None
+        ),
+        encoding="utf-8",
+    )
+    title = f"hotline-budgets open data, release {release_id}"
+    packages = {
+        "datapackage.json": datapackage(
+            staging, "all/csv", title, release_id, created, merged["reports"]
+        )
+    }
+    for year in years:
+        packages[f"{year}/datapackage.json"] = datapackage(
+            staging / str(year),
+            "csv",
+            f"{title}, fiscal year {year}",
+            release_id,
+            created,
+            by_year[year]["reports"],
+        )
+    for path, package in packages.items():
+        (staging / path).write_text(
+            json.dumps(package, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+    # the portal lists every other file with its size and checksum, so it is written last but one
+    files = list_files(staging)
+    (staging / "index.html").write_text(
+        render_portal(
+            release_id=release_id,
+            created=created,
+            years=years,
+            reports=merged["reports"],
+            views=views_by_scope["all"],
+            summary=summary,
+            diff=diff,
+            files=files,
+        ),
+        encoding="utf-8",
+    )
+    files = write_checksums(staging)
+    final = releases / release_id
+    _replace_dir(staging, final)
+    newest = release_ids(releases)[-1]
+    point_latest(releases, newest)
+    return ReleaseManifest(release_id, final, years, previous.name if previous else None, files, diff)
