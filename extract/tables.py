@@ -1,14 +1,17 @@
 """Finding the statement tables of a report and reading them as grids of printed strings.
 
-Only the geometry and the printed text are handled here: which statement a table is (by its
-printed title, from ``statement_titles.yaml``), its header (with merged cells expanded over
-every column and row they cover), and its body rows with their page. What a label or a
-column *means* is decided in ``transform.table_facts``.
+Only geometry and printed text are handled here. A statement region starts at a printed title
+(``statement_titles.yaml``) and runs to the next title, a note line (注：…) or the page end; a
+page without a title that follows an open region continues it, aligned by column position,
+with or without a repeated header. Each region is read by ``extract.grid`` from positioned
+words (any ``WordSource``: the PDF text layer or OCR), with ruling lines as hints only. What a
+label or a column *means* is decided in ``transform.table_facts``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -17,25 +20,34 @@ import pdfplumber
 import yaml
 from pdfplumber.pdf import PDF
 
+from hotline_budgets.extract.grid import (
+    Columns,
+    Line,
+    group_lines,
+    is_amount,
+    is_code,
+    is_data_row,
+    read_grid,
+)
 from hotline_budgets.extract.pdf_text import open_pdf
+from hotline_budgets.extract.words import PageWords, text_layer_page
 from hotline_budgets.statements import load_statements
 from hotline_budgets.text import compact
 
+__all__ = ["RawTable", "TableScan", "is_amount", "is_code", "is_data_row", "scan_tables", "scan_pages"]
+
 TITLES_FILE = Path(__file__).parent / "statement_titles.yaml"
 
-# One validated settings object for every ruled table (see STACK.md "pdfplumber").
-RULED_TABLE_SETTINGS: dict[str, object] = {
-    "vertical_strategy": "lines",
-    "horizontal_strategy": "lines",
-    "intersection_tolerance": 3,
-    "snap_tolerance": 3,
-}
-
 _QUOTES = re.compile(r"[“”\"'‘’「」()（）、，,]")
-_AMOUNT = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^-?\.\d+$")
-_CODE = re.compile(r"^\d{3}(\d{2}){0,2}$")
-_TOTAL_PREFIX = re.compile(r"^[一二三四五六七八九十]+[、.]")
 _UNIT = re.compile(r"(?:金额)?单位[:：]\s*(万元|千元|元)")
+_CAPTION = re.compile(r"(单位[:：]|部门[:：]|名称[:：]|公开\d+表|预算表|决算表|总表|情况表|明细表)")
+_UNIT_LINE = re.compile(r"^(部门|单位|编制单位|预算单位)(名称)?[:：]")
+_NOTE = re.compile(r"^[（(]?(注|备注)\d*[:：]")
+_PRINTED_AMOUNT = re.compile(r"\d\.\d|\d,\d{3}")
+_DECIMAL = re.compile(r"(?<![\d.])\d[\d,]*\.\d{2}(?![\d万元%])")
+_PAGE_NUMBER = re.compile(r"^[-—－第]*\d{1,3}[-—－页]*$")
+# A title line is a caption, not a sentence that names a table in passing.
+_TITLE_SLACK = 24
 
 
 @dataclass
@@ -50,6 +62,9 @@ class RawTable:
     column_x: list[float | None] = field(default_factory=list)  # x centre of each column
     source_unit: str = "万元"
     printed_empty: bool = False
+    boxes: list[list[str]] = field(default_factory=list)  # per row, per column: "x0,top,x1,bottom"
+    columns: Columns | None = None
+    title_line: str = ""  # the caption line as printed (公开01表 收入支出决算总表 …)
 
 
 @dataclass
@@ -65,7 +80,7 @@ class UnknownTable:
     """A table whose title names no known statement: reported, never guessed."""
 
     page: int
-    context: str  # the last line printed above the table (its title, when it has one)
+    context: str
 
 
 @dataclass
@@ -73,6 +88,9 @@ class TableScan:
     tables: list[RawTable]
     skipped: list[SkippedTable]
     unknown: list[UnknownTable]
+    # other readings of the same statements (the ruled grid where one is drawn): transform
+    # keeps, per statement, the reading under which it reconciles
+    alternatives: list[RawTable] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -110,113 +128,15 @@ def match_title(text: str, book: TitleBook) -> tuple[str, str | None] | None:
     return None
 
 
-def is_amount(text: str | None) -> bool:
-    return bool(text) and bool(_AMOUNT.match(compact(text)))
-
-
-def is_code(text: str | None) -> bool:
-    return bool(text) and bool(_CODE.match(compact(text)))
-
-
-def _expand_merged(table: pdfplumber.table.Table) -> tuple[list[list[str]], list[float | None]]:
-    """Grid of cell texts where a merged cell's text fills every position it covers."""
-    texts = table.extract(x_tolerance=1.5)
-    rows = table.rows
-    n_cols = max(len(r.cells) for r in rows)
-    col_x = []
-    for j in range(n_cols):
-        xs = [(r.cells[j][0], r.cells[j][2]) for r in rows if j < len(r.cells) and r.cells[j]]
-        col_x.append(((max(x[0] for x in xs) + min(x[1] for x in xs)) / 2) if xs else None)
-    owners: list[tuple[tuple[float, float, float, float], str]] = []
-    for i, r in enumerate(rows):
-        for j, bbox in enumerate(r.cells):
-            if bbox is not None:
-                owners.append((bbox, texts[i][j] or ""))
-    # Word draws rules that cut merged cells into "phantom" columns: a column where no cell of
-    # its own holds any text is dropped (its text, if any, belongs to a merged neighbour).
-    keep = [
-        j for j in range(n_cols)
-        if any(j < len(r.cells) and r.cells[j] is not None and (texts[i][j] or "").strip()
-               for i, r in enumerate(rows))
-    ]
-    grid: list[list[str]] = []
-    for i, r in enumerate(rows):
-        spans = [c for c in r.cells if c is not None]
-        y = (max(c[1] for c in spans) + min(c[3] for c in spans)) / 2
-        line = []
-        for j in range(n_cols):
-            if j < len(r.cells) and r.cells[j] is not None:
-                line.append(texts[i][j] or "")
-                continue
-            x = col_x[j]
-            text = ""
-            if x is not None:
-                for (x0, top, x1, bottom), t in owners:
-                    if x0 <= x <= x1 and top <= y <= bottom:
-                        text = t
-                        break
-            line.append(text)
-        grid.append([line[j] for j in keep])
-    return grid, [col_x[j] for j in keep]
-
-
-_CAPTION = re.compile(r"(单位[:：]|部门[:：]|名称[:：]|公开\d+表|预算表|决算表|总表|情况表|明细表)")
-
-
-_UNIT_LINE = re.compile(r"^(部门|单位)(名称)?[:：]")
-
-
-def _strip_caption_rows(grid: list[list[str]]) -> tuple[list[list[str]], str]:
-    """Drop header rows that carry the title, unit or unit name inside the ruled frame.
-
-    Excel-made reports (Jiangsu) print "公开01表 收支预算总表 部门：… 单位：万元" in the first
-    rows of the table itself; returns the remaining grid and the caption text.
-    """
-    caption = []
-    kept = []
-    for i, row in enumerate(grid):
-        if is_data_row(row):
-            kept.extend(grid[i:])
-            break
-        texts = list(dict.fromkeys(compact(c) for c in row if compact(c)))
-        if texts and (all(_CAPTION.search(t) for t in texts)
-                      or any(_UNIT_LINE.match(t) for t in texts)):
-            caption.append(" ".join(texts))
-        else:
-            kept.append(row)
-    return kept, "\n".join(caption)
-
-
-def is_data_row(cells: list[str]) -> bool:
-    """A body row prints an amount with decimals or thousands separators, a code, or 合计/总计."""
-    filled = [compact(c) for c in cells if compact(c)]
-    if not filled:
-        return False
-    first = _TOTAL_PREFIX.sub("", filled[0])
-    if first in ("合计", "总计"):
-        return all(is_amount(c) or _TOTAL_PREFIX.sub("", c) == first for c in filled[1:])
-    return any(is_code(c) or (is_amount(c) and ("." in c or "," in c)) for c in filled)
-
-
-def split_header(grid: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
-    for i, row in enumerate(grid):
-        if is_data_row(row):
-            return grid[:i], grid[i:]
-    return grid, []
-
-
-def column_paths(header: list[list[str]], n_cols: int) -> list[list[str]]:
-    paths: list[list[str]] = []
-    for j in range(n_cols):
-        path: list[str] = []
-        for row in header:
-            text = compact(row[j]) if j < len(row) else ""
-            if text == "栏次" or text.isdigit():
-                continue
-            if text and (not path or path[-1] != text):
-                path.append(text)
-        paths.append(path)
-    return paths
+def _title_of_line(line: Line, book: TitleBook) -> tuple[str, str | None] | None:
+    """A line that is a table's caption: it names a title and says little else."""
+    text = normalize_title(line.text)
+    if _NOTE.match(text) or any(ch in text for ch in "《》。；"):
+        return None  # a sentence that names a table in passing
+    hit = match_title(text, book)
+    if hit is None or len(text) > len(hit[0]) + _TITLE_SLACK:
+        return None
+    return hit
 
 
 def _unit_in(text: str) -> str | None:
@@ -224,81 +144,257 @@ def _unit_in(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-def scan_tables(pdf_bytes: bytes | PDF) -> TableScan:
-    """Every ruled table of the PDF, assigned to a statement by the title printed above it.
+def _is_caption(line: Line) -> bool:
+    """A line above the header that carries the table number, unit or unit name."""
+    text = compact(line.text)
+    return bool(_CAPTION.search(text) or _UNIT_LINE.match(text) or _UNIT.search(text))
 
-    A table with no title above it continues the previous page's statement (a table split
-    across pages, with or without a repeated header).
-    """
-    book = load_titles()
-    scan = TableScan(tables=[], skipped=[], unknown=[])
-    current: RawTable | None = None
-    skipping: SkippedTable | None = None
-    with open_pdf(pdf_bytes) as pdf:  # bytes, or a PDF the caller already opened
-        for page_no, page in enumerate(pdf.pages, start=1):
-            found = page.find_tables(RULED_TABLE_SETTINGS)
-            found.sort(key=lambda t: t.bbox[1])
-            head = compact(page.extract_text() or "")[:40] if found else ""
-            if any(m in head for m in book.toc_markers):
-                scan.skipped.extend(SkippedTable("table of contents", page_no) for _ in found)
-                current = None
+
+@dataclass
+class _Region:
+    lines: list[Line]
+    ended: bool  # closed by a note line or the next title (nothing runs on to the next page)
+    text: str = ""  # everything printed up to the next title, notes included (本表无数据 …)
+
+
+def _split_region(lines: list[Line]) -> tuple[list[Line], list[Line], list[Line], bool]:
+    """(captions, header, body, runs_to_page_end) of a region's lines."""
+    i = 0
+    while i < len(lines) and _is_caption(lines[i]):
+        i += 1
+    captions = lines[:i]
+    first = next((k for k in range(i, len(lines)) if is_data_row(lines[k].texts)), None)
+    if first is None:
+        return captions, lines[i:], [], True
+    header = lines[i:first]
+    body = [lines[first]]
+    for ln in lines[first + 1:]:
+        gaps = [b.top - a.bottom for a, b in zip(body, body[1:], strict=False)]
+        step = max(gaps + [ln.cells[0].height]) if gaps else 1.5 * ln.cells[0].height
+        if ln.top - body[-1].bottom > 2.5 * max(step, ln.cells[0].height):
+            break
+        body.append(ln)
+    rest = lines[first + len(body):]
+    runs_on = all(_PAGE_NUMBER.match(compact(ln.text)) for ln in rest)
+    return captions, header, body, runs_on
+
+
+def _tabular(body: list[Line]) -> bool:
+    """Amounts printed in columns fall on a few shared edges, line after line; a statement
+    flowed as text puts them wherever the words before them end."""
+    per_line = [[c for c in ln.cells if c.numeric] for ln in body]
+    widest = max((len(n) for n in per_line), default=0)
+    if len(body) < 3 or widest == 0:
+        return True
+    edges = sorted(c.x1 if ("." in c.text or "," in c.text) else c.x0 for n in per_line for c in n)
+    clusters = 1 + sum(1 for a, b in zip(edges, edges[1:], strict=False) if b - a > 1.5)
+    return clusters <= 2 * widest + 1
+
+
+def _aligned(body: list[Line], cols: Columns) -> bool:
+    """Does a page's body print its amounts in the columns of the table it would continue?"""
+    nums = [c for ln in body for c in ln.cells if c.numeric]
+    if not nums:
+        return False
+    hits = sum(1 for c in nums if any(c.x0 < b + 2 and c.x1 > a - 2 for a, b in cols.spans))
+    multi = sum(1 for ln in body if len({cols.index(c) for c in ln.cells}) >= 2)
+    return hits >= 0.8 * len(nums) and multi >= max(1, len(body) // 2)
+
+
+class _Scanner:
+    def __init__(self) -> None:
+        self.book = load_titles()
+        self.scan = TableScan(tables=[], skipped=[], unknown=[])
+        self.current: RawTable | None = None  # an open statement region
+        self.skipping: SkippedTable | None = None  # an open skipped region
+        self.last_page = 0
+
+    def page(self, pw: PageWords) -> None:
+        lines = group_lines(pw.words)
+        if pw.page != self.last_page + 1:
+            self.current = self.skipping = None
+        self.last_page = pw.page
+        head = compact("".join(ln.text for ln in lines[:3]))[:40]
+        if any(m in head for m in self.book.toc_markers):
+            if any(_title_of_line(ln, self.book) for ln in lines):
+                self.scan.skipped.append(SkippedTable("table of contents", pw.page))
+            self.current = self.skipping = None
+            return
+        prev_open = self.current
+        starts = [(i, hit) for i, ln in enumerate(lines) if (hit := _title_of_line(ln, self.book))]
+        first = starts[0][0] if starts else len(lines)
+        lead = self._cut_at_note(lines[:first])
+        if self.current is not None:
+            self._continue(self.current, lead, pw)
+        elif self.skipping is not None and lead.lines:
+            self.skipping = SkippedTable(self.skipping.title, pw.page)
+            self.scan.skipped.append(self.skipping)
+            if lead.ended:
+                self.skipping = None
+        else:
+            self.skipping = None
+            if not starts:
+                self._unknown(lines, pw.page)
+        # a table open from the last page, when nothing above this page's first title continues it
+        running = prev_open if not any(is_data_row(ln.texts) for ln in lead.lines) else None
+        if starts:
+            self.current = self.skipping = None
+        for n, (i, (title, statement)) in enumerate(starts):
+            end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
+            region = self._cut_at_note(lines[i + 1:end])
+            region.ended = region.ended or n + 1 < len(starts)
+            if statement is None:
+                self.skipping = SkippedTable(title, pw.page)
+                self.scan.skipped.append(self.skipping)
+                if region.ended:
+                    self.skipping = None
                 continue
-            top = 0.0
-            for table in found:
-                above = page.crop((0, top, page.width, table.bbox[1])).extract_text() or ""
-                below_limit = page.height
-                top = table.bbox[3]
-                grid, col_x = _expand_merged(table)
-                grid, inside = _strip_caption_rows(grid)
-                if not grid:
+            if (n == 0 and running is not None and running.statement == statement
+                    and running.title == title and running.columns is not None):
+                # the title (and header) repeated on a continuation page: 表3 支出总表 on every page
+                self.current = running
+                self._continue(running, region, pw, lines[i].text)
+                if self.current is running:
+                    if region.ended:
+                        self.current = None
                     continue
-                hit = match_title(above, book) or (match_title(inside, book) if inside else None)
-                above = above + "\n" + inside
-                if hit is None and current is not None and current.pages[-1] == page_no - 1:
-                    _continue_table(current, grid, col_x, page_no)
+                if pw.page in running.pages:
                     continue
-                if hit is None and skipping is not None and skipping.page >= page_no - 1:
-                    # a skipped table (政府采购 …) running on over the next page is skipped too
-                    skipping = SkippedTable(skipping.title, page_no)
-                    scan.skipped.append(skipping)
-                    continue
-                skipping = None
-                if hit is None:
-                    lines = [compact(line) for line in above.splitlines() if compact(line)]
-                    scan.unknown.append(UnknownTable(page_no, lines[-1][-80:] if lines else ""))
-                    current = None
-                    continue
-                title, statement = hit
-                if statement is None:
-                    skipping = SkippedTable(title, page_no)
-                    scan.skipped.append(skipping)
-                    current = None
-                    continue
-                header, body = split_header(grid)
-                n_cols = len(grid[0])
-                current = RawTable(
-                    statement=statement,
-                    title=title,
-                    pages=[page_no],
-                    column_paths=column_paths(header, n_cols),
-                    rows=[(page_no, row) for row in body],
-                    source_unit=_unit_in(above) or "万元",
-                    column_x=col_x,
-                )
-                below = page.crop((0, table.bbox[3], page.width, below_limit)).extract_text() or ""
-                current.printed_empty = any(m in compact(below + above) for m in book.empty_markers)
-                scan.tables.append(current)
-    for t in scan.tables:
+            table = RawTable(statement=statement, title=title, pages=[pw.page], column_paths=[],
+                             source_unit=_unit_in(lines[i].text) or "万元",
+                             title_line=lines[i].text)
+            self.scan.tables.append(table)
+            self.current = table
+            self._continue(table, region, pw, lines[i].text)
+            if region.ended:
+                self.current = None
+
+    def _unknown(self, lines: list[Line], page: int) -> None:
+        """A block of aligned amount rows under no known title: reported, never guessed."""
+        for k in range(len(lines) - 1):
+            a, b = lines[k], lines[k + 1]
+            na = [c for c in a.cells if c.numeric and "." in c.text]
+            nb = [c for c in b.cells if c.numeric and "." in c.text]
+            aligned = any(abs(x.x1 - y.x1) <= 2 or abs(x.x0 - y.x0) <= 2 for x in na for y in nb)
+            if len(a.cells) >= 2 and len(b.cells) >= 2 and aligned:
+                j = k - 1
+                while j >= 0 and len(lines[j].cells) >= 2:
+                    j -= 1
+                context = compact(lines[j].text)[-80:] if j >= 0 else ""
+                self.scan.unknown.append(UnknownTable(page, context))
+                return
+
+    def _cut_at_note(self, lines: list[Line]) -> _Region:
+        text = "".join(ln.text for ln in lines)
+        for k, ln in enumerate(lines):
+            if _NOTE.match(compact(ln.text)):
+                return _Region(lines[:k], True, text)
+        return _Region(lines, False, text)
+
+    def _continue(self, table: RawTable, region: _Region, pw: PageWords, title_text: str = "") -> None:
+        """Read a region into ``table``: its first page, or a page that continues it."""
+        captions, header, body, runs_on = _split_region(region.lines)
+        text = title_text + region.text
+        if any(m in compact(text) for m in self.book.empty_markers):
+            table.printed_empty = True
+        if table.columns is None:
+            unit = _unit_in(title_text + "".join(ln.text for ln in captions + header))
+            if unit:
+                table.source_unit = unit
+            if not body:
+                if not runs_on or region.ended or not header:
+                    pass
+                if region.ended:
+                    self.current = None
+                return
+            grid = read_grid(header, body, pw.rules)
+            if len(grid.column_paths) < 2 or not any(grid.columns.amount) or not _tabular(body):
+                # a title followed by text, not by a table (a heading that names the statement)
+                self.scan.tables.remove(table)
+                self.current = None
+                return
+            table.column_paths = grid.column_paths
+            table.columns = grid.columns
+            table.column_x = list(grid.columns.centers) if grid.columns else []
+        else:
+            if not body or not _aligned(body, table.columns):
+                self.current = None
+                return
+            grid = read_grid([], body, pw.rules, columns=table.columns)
+            if pw.page not in table.pages:
+                table.pages.append(pw.page)
+        table.rows.extend((pw.page, row) for row in grid.rows)
+        table.boxes.extend(grid.boxes)
+        if not runs_on or region.ended:
+            self.current = None
+
+
+def scan_pages(pages: Iterable[PageWords]) -> TableScan:
+    """Every statement table printed on ``pages`` (any word source), in page order."""
+    scanner = _Scanner()
+    for pw in pages:
+        scanner.page(pw)
+    # a title line followed by no table (a heading that names it, a title at a page end whose
+    # table never came) is no table; a statement printed empty (本表无数据) is kept
+    scanner.scan.tables = [t for t in scanner.scan.tables if t.columns is not None or t.printed_empty]
+    for t in scanner.scan.tables:
         _merge_duplicate_columns(t)
+    return scanner.scan
+
+
+def wants_page(text: str, previous_wanted: bool, book: TitleBook | None = None) -> bool:
+    """Cheap triage on a page's plain text: only pages that name a statement title, or that may
+    continue one (they follow such a page and print amounts), pay for table finding."""
+    book = book or load_titles()
+    if match_title(text, book) is not None:
+        return True
+    if previous_wanted and _PRINTED_AMOUNT.search(text):
+        return True
+    # a table under a title that names no statement is reported (UnknownTable), so a page
+    # printing amounts on several lines is looked at too
+    return sum(1 for line in text.splitlines() if _DECIMAL.search(line)) >= 2
+
+
+def scan_tables(source: bytes | PDF, texts: list[str] | None = None,
+                ocr_words: dict[int, PageWords] | None = None) -> TableScan:
+    """Every statement table of a PDF's text layer, read from its words (and, where a page
+    draws a grid, from its rules as a second reading). ``source`` is the bytes or the PDF the
+    caller already opened; ``texts`` the page texts it already read (used for triage);
+    ``ocr_words`` the OCR words of scanned pages, read by the same reader in their place."""
+    from hotline_budgets.extract.ruled import scan_ruled
+
+    with open_pdf(source) as pdf:
+        if texts is None:
+            texts = [p.extract_text() or "" for p in pdf.pages]
+        pages = triaged_pages(pdf, texts, ocr_words)
+        scan = scan_pages(pages)
+        gridded = {p.page for p in pages if sum(1 for r in p.rules if not r.is_horizontal) >= 4}
+        if gridded:  # the grid's continuation pages may have lost their rules: read them too
+            scan.alternatives = scan_ruled(pdf, {p.page for p in pages}, ocr_words).tables
     return scan
+
+
+def triaged_pages(pdf: pdfplumber.PDF, texts: list[str],
+                  ocr_words: dict[int, PageWords] | None = None) -> list[PageWords]:
+    """Positioned words of the pages that triage keeps (see ``wants_page``): the text layer's,
+    or a scanned page's OCR words."""
+    book = load_titles()
+    ocr_words = ocr_words or {}
+    out = []
+    wanted = False
+    for page_no, (page, text) in enumerate(zip(pdf.pages, texts, strict=True), start=1):
+        wanted = wants_page(text, wanted, book)
+        if wanted:
+            out.append(ocr_words.get(page_no) or text_layer_page(page, page_no))
+    return out
 
 
 def _merge_duplicate_columns(table: RawTable) -> None:
     """Fold adjacent columns with the same header whose cells never disagree.
 
-    Word-drawn tables split one printed column into several grid columns; a value then sits in
-    one of them, or is repeated by merged-cell expansion. Columns that print different values
-    under one header (类 / 款 / 项 digits under 科目编码) are kept apart.
+    A value printed across two columns (a merged cell, a Word phantom column) sits in one of
+    them; columns that print different values under one header (类 / 款 / 项 digits under
+    科目编码) are kept apart.
     """
     j = 0
     while j + 1 < len(table.column_paths):
@@ -308,39 +404,19 @@ def _merge_duplicate_columns(table: RawTable) -> None:
             not compact(r[j]) or not compact(r[j + 1]) or compact(r[j]) == compact(r[j + 1])
             for _, r in table.rows
         )
-        if same_header and agree:
-            for _, r in table.rows:
-                r[j] = r[j] if compact(r[j]) else r[j + 1]
+        if same_header and agree and table.rows:
+            for i, (_, r) in enumerate(table.rows):
+                b = table.boxes[i] if i < len(table.boxes) else None
+                if not compact(r[j]):
+                    r[j] = r[j + 1]
+                    if b:
+                        b[j] = b[j + 1]
                 del r[j + 1]
+                if b:
+                    del b[j + 1]
             table.column_paths[j] = left or right
             del table.column_paths[j + 1]
             if j + 1 < len(table.column_x):
                 del table.column_x[j + 1]
         else:
             j += 1
-
-
-def _continue_table(current: RawTable, grid: list[list[str]], col_x: list[float | None],
-                    page_no: int) -> None:
-    """Append a continuation page; a repeated header is recognised and dropped.
-
-    A continuation that lost column rules (a lone 合计 row spanning the label columns) is
-    aligned to the first page's columns by x position.
-    """
-    _, body = split_header(grid)
-    n = len(current.column_paths)
-    if body and len(body[0]) != n:
-        body = [_align(row, col_x, current.column_x) for row in body]
-    current.rows.extend((page_no, row) for row in body)
-    current.pages.append(page_no)
-
-
-def _align(row: list[str], col_x: list[float | None], target_x: list[float | None]) -> list[str]:
-    out = [""] * len(target_x)
-    known = [(k, x) for k, x in enumerate(target_x) if x is not None]
-    for j, text in enumerate(row):
-        if not text or j >= len(col_x) or col_x[j] is None or not known:
-            continue
-        k = min(known, key=lambda kx: abs(kx[1] - col_x[j]))[0]
-        out[k] = out[k] or text
-    return out

@@ -64,3 +64,36 @@ class WordSource(Protocol):
     """Anything that yields a report's pages as positioned words (text layer, OCR, …)."""
 
     def pages(self) -> Iterator[PageWords]: ...
+
+
+def words_to_text(words: list[Word]) -> str:
+    """Words as text lines (grouped by vertical overlap), each line left to right."""
+    lines: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: (w.top + w.bottom) / 2):
+        mid = (w.top + w.bottom) / 2
+        if lines and min(x.top for x in lines[-1]) <= mid <= max(x.bottom for x in lines[-1]):
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    return "\n".join(" ".join(w.text for w in sorted(line, key=lambda w: w.x0)) for line in lines)
+
+
+def rules_from_edges(edges: list[dict]) -> list[Rule]:
+    """Straight horizontal or vertical segments of lines, rectangles and curves (Guangzhou draws
+    its grids with curves); slanted pieces are no hint for a grid and are left out."""
+    out = []
+    for e in edges:
+        width, height = e["x1"] - e["x0"], e["bottom"] - e["top"]
+        if (width < 2 and height >= 3) or (height < 2 and width >= 3):
+            out.append(Rule(e["x0"], e["top"], e["x1"], e["bottom"]))
+    return out
+
+
+def text_layer_page(page, page_no: int) -> PageWords:  # noqa: ANN001 - a pdfplumber Page
+    """One pdfplumber page as positioned words and rules (the PDF text-layer word source)."""
+    words = [
+        Word(w["text"], w["x0"], w["top"], w["x1"], w["bottom"], page_no)
+        for w in page.extract_words(x_tolerance=1.5, y_tolerance=2)
+    ]
+    return PageWords(page=page_no, width=float(page.width), height=float(page.height),
+                     words=words, rules=rules_from_edges(page.edges), origin="text")

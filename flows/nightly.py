@@ -39,6 +39,7 @@ from hotline_budgets.flows.isolation import Budget, ExtractionStopped, Extractor
 from hotline_budgets.load.assemble import CATALOG_TABLES, catalog_tables
 from hotline_budgets.load.cache import cache_key, extractor_version, load_processed, prune, save_processed
 from hotline_budgets.load.conform import PER_REPORT_TABLES, ConformError, conform_report, conform_table
+from hotline_budgets.load.ocr_repair import confirm_repairs
 from hotline_budgets.load.publish import (
     ALL_YEARS_DB,
     all_years_is_current,
@@ -237,6 +238,8 @@ def process_entry(entry: RegistryEntry, ctx: RunContext, *, dry: bool = False) -
     stage = "extract"
     try:
         result = ctx.extractor.run(entry, fetched)
+        stage = "ocr-repair"
+        confirm_repairs(result)  # OCR readings settled by the report's identities, before caching
         stage = "conform"
         if result.report["status"] != FRESH:
             save_processed(cache_dir, key, result, [])
@@ -548,8 +551,9 @@ def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None
                                 f" {safe_reason(str(exc))}")
                 say(problems[-1])
         save_state(warehouse, ctx.state)
-        written += after_publish(warehouse, {y.year: y.path for y in year_outcomes if y.path}, all_years,
-                                 problems, say)
+        if written:  # an unchanged night leaves the last release as it is
+            written += after_publish(warehouse, {y.year: y.path for y in year_outcomes if y.path},
+                                     all_years, problems, say)
         summary = RunSummary(outcomes, year_outcomes, written, started_at, time.monotonic() - t0,
                              problems=problems)
         summary.written.append(write_run_summary(warehouse, summary))

@@ -79,10 +79,13 @@ def _notes(quality_issues: list[dict]) -> str:
 
 def format_summary(summary) -> str:
     """One line per report with its outcome and every reason spelled out, then the years."""
+    from hotline_budgets.score import reader
+
     lines = [f"{'report':<42} {'status':<10} {'items':>5} {'table':>5} {'text':>5}  reason"]
     for o in summary.outcomes:
         res, r = o.result, o.result.report
-        n_table = sum(1 for li in res.line_items if li["method"] == "table")
+        n_table = sum(1 for li in res.line_items
+                      if reader(li["method"], li.get("source_text")) == "table")
         parts = []
         if o.change:
             parts.append(o.change)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -65,10 +66,23 @@ def read_published(warehouse: Path) -> dict[Key, tuple[Decimal, str]]:
     try:
         rows = con.execute(
             "SELECT report_id, statement, classification, coalesce(code, ''), coalesce(item, ''),"
-            " measure, amount_wan, method FROM line_items").fetchall()
+            " measure, amount_wan, method, source_text FROM line_items").fetchall()
     finally:
         con.close()
-    return {tuple(r[:6]): (Decimal(r[6]), r[7]) for r in rows}
+    return {tuple(r[:6]): (Decimal(r[6]), reader(r[7], r[8])) for r in rows}
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def reader(method: str, source_text: str | None) -> str:
+    """table / narrative: which reader produced a line item. Gold says how a value is printed;
+    an OCR value is scored with the reader that read it (a table cell's source_text is the
+    amount, a text value's the sentence)."""
+    if method != "ocr":
+        return method
+    text = source_text or ""
+    return "table" if re.search(r"\d", text) and not _CJK.search(text) else "narrative"
 
 
 def score(gold: dict[Key, tuple[Decimal, str]], got: dict[Key, tuple[Decimal, str]],

@@ -14,7 +14,8 @@ def normalize_name(name: str) -> str:
     """Full-width brackets, no whitespace, no leading enumeration (一、 / 1. / （一）)."""
     text = name.translate(_PUNCT)
     text = re.sub(r"\s+", "", text)
-    return _ENUM_PREFIX.sub("", text)
+    # an enumeration whose numeral OCR lost ("、一般公共预算拨款收入") is still an enumeration
+    return _ENUM_PREFIX.sub("", text).lstrip("、.．")
 
 
 def compact(text: str) -> str:

@@ -34,10 +34,17 @@ def extractor_version() -> str:
     return folders_digest({folder: package_dir(folder) for folder in VERSIONED}, declarations())
 
 
+def settling_files() -> list[Path]:
+    """load/ files that decide which values a report publishes: OCR readings are settled by the
+    identities before the result is cached (load/ocr_repair.py)."""
+    return [package_dir("load") / "ocr_repair.py", package_dir("load") / "identities.sql"]
+
+
 def declarations() -> list[Path]:
-    """The declarations rows are shaped by: the published schema, the statements and the stored
-    expectation suites."""
-    return [SCHEMA_FILE, declaration_file(), *sorted(data_dir("expectations").glob("*.json"))]
+    """The declarations rows are shaped by: the published schema, the statements, the stored
+    expectation suites (and the load/ files that settle OCR readings)."""
+    return [SCHEMA_FILE, declaration_file(), *sorted(data_dir("expectations").glob("*.json")),
+            *settling_files()]
 
 
 def folders_digest(folders: dict[str, Path], files: Sequence[Path] = ()) -> str:

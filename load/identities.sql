@@ -12,7 +12,12 @@ WITH coded AS (
   SELECT * FROM li WHERE classification IN ('function', 'economic')
     AND statement IN (SELECT statement FROM identity_statements WHERE family = 'hierarchy')
 ),
-tabular AS (SELECT DISTINCT report_id, statement FROM li WHERE method = 'table'),
+-- OCR rows count as printed in a table when their source_text is an amount (digits, no Chinese),
+-- not a sentence of the explanation text.
+tabular AS (SELECT DISTINCT report_id, statement FROM li
+            WHERE method = 'table'
+               OR (method = 'ocr' AND regexp_matches(coalesce(source_text, ''), '[0-9]')
+                   AND NOT regexp_matches(source_text, '[\x{4e00}-\x{9fff}]'))),
 levels AS (SELECT DISTINCT report_id, statement, length(code) AS len FROM coded),
 kids AS (
   SELECT report_id, statement, measure, left(code, length(code) - 2) AS parent,
@@ -104,7 +109,7 @@ bottom AS (
 ),
 classes AS (
   SELECT report_id, statement, measure, sum(amount_wan) AS total, count(*) AS n
-  FROM s WHERE classification = 'function' GROUP BY ALL
+  FROM s WHERE classification = 'function' AND length(code) = 3 GROUP BY ALL  -- 类 only (Shenzhen prints 款/项 too)
 )
 SELECT report_id, 'bal:' || statement || ':' || measure AS check_id, statement,
        income_grand AS expected, expense_grand AS computed, 1 AS terms

@@ -19,7 +19,14 @@ class Fact:
     item_name: str
     page: int
     method: str  # table | narrative | ocr
-    source_text: str | None = None  # the amount as printed, or the sentence a narrative fact is from
+    source_text: str | None = None  # the amount as printed, or the sentence (narrative)
+    source_bbox: str | None = None  # x0,top,x1,bottom in PDF points
+    ocr_confidence: float | None = None  # set only when method = ocr
+    read_by: str | None = None  # table | narrative: which reader (method alone says ocr for both)
+
+    @property
+    def reader(self) -> str:
+        return self.read_by or self.method
 
     @property
     def key(self) -> tuple[str, str, str, str, str]:

@@ -96,7 +96,8 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
     """Compile narrative_rules.yaml once; patterns are whole-label matches."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     label = dict(data["label"])
-    label["coded"] = re.compile(label["coded"])
+    coded = label["coded"]
+    label["coded"] = [re.compile(c) for c in (coded if isinstance(coded, list) else [coded])]
     sections = tuple((s["statement"], tuple(s["keywords"])) for s in data["sections"])
     statements = {name: _statement_rules(raw) for name, raw in data["statements"].items()}
     return Rules(load_layout(), label, sections, statements)
@@ -266,7 +267,7 @@ class SectionFacts:
 
     def by_code(self, label: str, amount: Decimal, page: int) -> bool:
         """"2010350-事业运行": a printed code is taken only when the catalog gives it that name."""
-        m = self.rules.label["coded"].match(label)
+        m = next((m for p in self.rules.label["coded"] if (m := p.match(label))), None)
         if self.srules.coded_measure is None or m is None:
             return False
         if not self.catalog.name_matches("function", m["code"], m["name"], self.fiscal_year):

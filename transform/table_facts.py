@@ -9,7 +9,7 @@ an ``UnmappedCell`` for the quality tables.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import cache
@@ -22,6 +22,7 @@ from hotline_budgets.statements import statements_with
 from hotline_budgets.text import compact, normalize_name
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
+from hotline_budgets.transform.ocr_readings import Readings, ocr_readings
 
 LABELS_FILE = Path(__file__).parent / "labels.yaml"
 # Declared per statement in hotline_budgets/statements.yaml (codes, class_name_rows).
@@ -39,9 +40,9 @@ class RowVerdict(StrEnum):
 
 
 IGNORED = RowVerdict.IGNORE  # a column whose item is deliberately not stored
-RowKey = tuple[str, str | None, str | None]  # (classification, code, item)
 # A 三公 table with no 预算数/决算数 header prints what the report is: a budget or an actual.
 THREE_PUBLIC_DEFAULT_MEASURE = {"budget": "budget", "final_accounts": "actual"}
+TOTAL_ITEMS = {"three_public.total", "three_public.grand_total", "grand_total"}
 _SUBITEM_PREFIX = re.compile(r"^(其中[:：]?)+")
 
 
@@ -52,6 +53,7 @@ class Rule:
     statements: frozenset[str] = frozenset()
     if_taken: str | None = None
     unless_column: re.Pattern[str] | None = None
+    when_column: re.Pattern[str] | None = None  # applies only when some column header matches
 
     def applies(self, statement: str, text: str) -> bool:
         return (not self.statements or statement in self.statements) and bool(
@@ -66,11 +68,17 @@ class LabelBook:
     three_public_items: list[Rule]
     row_items: dict[str, list[Rule]]
     ignored_rows: list[re.Pattern[str]]
-    ignored_columns: list[re.Pattern[str]]
     transposed_income: list[Rule]
     sub_rows_after: dict[str, frozenset[str]]
     side_headers: dict[str, str]  # printed header word → 收入 / 支出
     total_row_columns: list[Rule]
+    code_in_label: list[re.Pattern[str]]  # a label that carries its code: [201]一般公共服务支出
+    year_label: re.Pattern[str]  # a row or header segment naming a year (2025年预算数, 2026年)
+    three_public_fund_segments: re.Pattern[str]
+    other_period: re.Pattern[str]
+    fund_parent_rows: re.Pattern[str]
+    fund_items: tuple[str, ...]
+    ignored_column_rules: list[Rule] = field(default_factory=list)
 
 
 @cache
@@ -85,6 +93,7 @@ def load_labels(path: Path = LABELS_FILE) -> LabelBook:
                 frozenset(e.get("statements", [])),
                 e.get("if_taken"),
                 re.compile(e["unless_column"]) if "unless_column" in e else None,
+                re.compile(e["when_column"]) if "when_column" in e else None,
             )
             for e in entries
         ]
@@ -95,11 +104,21 @@ def load_labels(path: Path = LABELS_FILE) -> LabelBook:
         three_public_items=rules(data["three_public_items"], "item"),
         row_items={side: rules(v, "item") for side, v in data["row_items"].items()},
         ignored_rows=[re.compile(p) for p in data["ignored_rows"]],
-        ignored_columns=[re.compile(p) for p in data["ignored_columns"]],
         transposed_income=rules(data["transposed_income"], "measure"),
         sub_rows_after={k: frozenset(v) for k, v in data["sub_rows_after"].items()},
         side_headers={w: side for side, words in data["side_headers"].items() for w in words},
         total_row_columns=rules(data["total_row_columns"], "item"),
+        code_in_label=[re.compile(p) for p in data["code_in_label"]],
+        year_label=re.compile(data["year_label"]),
+        three_public_fund_segments=re.compile(data["three_public_fund_segments"]),
+        other_period=re.compile(data["other_period"]),
+        fund_parent_rows=re.compile(data["fund_parent_rows"]),
+        fund_items=tuple(data["fund_items"]),
+        ignored_column_rules=[
+            Rule(re.compile(e if isinstance(e, str) else e["pattern"]), "ignore",
+                 frozenset(() if isinstance(e, str) else e.get("statements", [])))
+            for e in data["ignored_columns"]
+        ],
     )
 
 
@@ -125,10 +144,24 @@ class StatementCoverage:
     printed_empty: bool
 
 
+@dataclass(frozen=True)
+class PendingReading:
+    """An OCR cell whose value is not settled: published by load.ocr_repair once the report's
+    identities choose between its readings (``as_read`` None: the text is not a number)."""
+
+    fact: Fact
+    as_read: Decimal | None
+    alternatives: tuple[Decimal, ...]
+    kind: str  # blank | chars | decimal (transform.ocr_readings)
+
+
 @dataclass
 class TableFacts:
     facts: list[Fact] = field(default_factory=list)
+    pending: list[PendingReading] = field(default_factory=list)
     unmapped: list[UnmappedCell] = field(default_factory=list)
+    # Non-zero cells known and deliberately not stored (no SCHEMA key), each with its reason.
+    ignored: list[UnmappedCell] = field(default_factory=list)
     coverage: list[StatementCoverage] = field(default_factory=list)
     source_units: set[str] = field(default_factory=set)
 
@@ -139,7 +172,19 @@ class ColumnGroup:
     code_cols: list[int] = field(default_factory=list)  # one, or 类/款/项 printed separately
     name_col: int | None = None
     subname_col: int | None = None  # a second, unheaded label column (transposed tables)
+    unit_col: int | None = None  # 预算单位 / 单位名称: rows per budget unit
+    year_col: int | None = None  # 年度: rows per year (Shenzhen 三公)
+    ignored: bool = False  # a breakdown SCHEMA has no key for (labels.yaml ignored_group)
+    # a second classification printed beside the first (Yantai: 部门 and 政府 economic codes):
+    # one SCHEMA key then spans several printed rows, whose amounts add up.
+    finer: bool = False
     amounts: list[tuple[int, str]] = field(default_factory=list)  # (column index, header path)
+
+
+# Largest scale SCHEMA.md's DECIMAL(20,6) holds: a value needing more decimals or digits is the
+# report's problem (a quality issue), never the run's.
+AMOUNT_SCALE = 6
+AMOUNT_MAX = Decimal(10) ** 14
 
 
 def parse_amount(text: str | None) -> Decimal | None:
@@ -153,6 +198,27 @@ def parse_amount(text: str | None) -> Decimal | None:
         return None
 
 
+def fits_contract(amount: Decimal) -> bool:
+    """True when the 万元 amount is exact in DECIMAL(20,6)."""
+    return abs(amount) < AMOUNT_MAX and amount == amount.quantize(Decimal(1).scaleb(-AMOUNT_SCALE))
+
+
+def to_wan(amount: Decimal, factor: Decimal) -> Decimal:
+    """Exact conversion to 万元: 87,267,272.44 元 is 8726.727244 万元, nothing rounded."""
+    value = amount * factor
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -AMOUNT_SCALE and fits_contract(value):
+        return value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE))  # 2838.42347100 → 2838.423471
+    return value
+
+
+def _prints_decimals(table: RawTable) -> bool:
+    """Most amounts of the table print a decimal point (then "14745" may be a lost "147.45")."""
+    nums = [compact(c) for _, row in table.rows for c in row
+            if re.fullmatch(r"[\d,]+(\.\d+)?", compact(c or "")) and not is_code(c)]
+    return bool(nums) and sum("." in n for n in nums) > 0.8 * len(nums)
+
+
 def _is_text_column(table: RawTable, j: int) -> bool:
     """An unheaded column whose printed cells are words, not amounts."""
     cells = [compact(row[j]) for _, row in table.rows if j < len(row) and compact(row[j])]
@@ -162,6 +228,7 @@ def _is_text_column(table: RawTable, j: int) -> bool:
 def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
     groups: list[ColumnGroup] = []
     current = ColumnGroup()
+    secondary = False  # inside a second classification printed beside the first (政府经济科目)
     for j, path in enumerate(table.column_paths):
         side = book.side_headers.get(path[0]) if len(path) > 1 else None
         rest = path[1:] if side else path
@@ -169,25 +236,39 @@ def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
         if last and book.label_columns["ignore"].search(last):
             continue
         kind = None
-        if last and book.label_columns["code"].search(last):
-            kind = "code"
-        elif last and book.label_columns["name"].search(last):
-            kind = "name"
-        elif not last and current.name_col is not None and _is_text_column(table, j):
+        for name in ("unit", "year", "code", "name"):
+            if last and name in book.label_columns and book.label_columns[name].search(last):
+                kind = name
+                break
+        if kind is None and not last and current.name_col is not None and _is_text_column(table, j):
             current.subname_col = j
             continue
         if kind is not None:
             if current.amounts:
                 groups.append(current)
                 current = ColumnGroup()
+                secondary = False
             current.side = side or current.side
-            if kind == "code":
+            if kind == "code" and current.name_col is not None:
+                secondary = True  # codes after the names: a parallel classification
+            if secondary:
+                current.finer = True
+                continue
+            if (kind == "name" and table.statement in CLASS_NAME_STATEMENTS
+                    and book.label_columns["ignored_group"].search(last)):
+                current.ignored = True
+            if kind == "unit":
+                current.unit_col = j
+            elif kind == "year":
+                current.year_col = j
+            elif kind == "code":
                 current.code_cols.append(j)
             elif current.name_col is None:
                 current.name_col = j
             elif current.subname_col is None:
                 current.subname_col = j
             continue
+        secondary = False
         current.amounts.append((j, "/".join(rest)))
     groups.append(current)
     for group in groups:
@@ -208,19 +289,67 @@ def _column_meaning(statement: str, path: str, book: LabelBook,
     """(item, measure) that a column header names."""
     item = None
     if statement == "three_public":
-        item_path = "/".join(seg for seg in path.split("/") if seg not in ("预算数", "决算数"))
+        item_path = "/".join(seg for seg in path.split("/")
+                             if seg not in ("预算数", "决算数") and not book.year_label.search(seg)
+                             and not book.three_public_fund_segments.search(seg))
         for rule in book.three_public_items:
+            if rule.when_column and not any(rule.when_column.search(p) for p in all_paths):
+                continue
             if rule.applies(statement, item_path):
-                blocked = rule.unless_column and any(rule.unless_column.search(p) for p in all_paths)
-                item = IGNORED if blocked else rule.value
+                if rule.unless_column and any(rule.unless_column.search(p) for p in all_paths):
+                    continue  # another column names this total: a later rule says what it is
+                item = rule.value
                 break
     measure = next((r.value for r in book.measures if r.applies(statement, path)), None)
     return item, measure
 
 
-def _row_label(cells: list[str], group: ColumnGroup) -> tuple[str, str]:
+def _other_year(text: str, book: LabelBook, fiscal_year: int | None) -> str | None:
+    """The year (or period) a header or row label names when it is not the report's year."""
+    for seg in text.split("/"):
+        if book.other_period.search(seg):
+            return seg
+        m = book.year_label.search(seg)
+        if m and fiscal_year is not None and int(m.group("year")) != fiscal_year:
+            return m.group("year")
+    return None
+
+
+def split_code_label(text: str, book: LabelBook) -> tuple[str, str]:
+    """(code, name) of a label that carries its code ([201]一般公共服务支出), else ("", text)."""
+    for pattern in book.code_in_label:
+        m = pattern.match(text)
+        if m and is_code(m.group("code")):
+            return m.group("code"), m.group("name")
+    return "", text
+
+
+class _CodeCarry:
+    """类/款/项 printed in separate columns, each only on its own row: a 款 row printing "40"
+    under a blank 类 belongs to the last 类 printed above it (Yantai)."""
+
+    def __init__(self) -> None:
+        self.last: list[str] = []
+
+    def fill(self, parts: list[str]) -> list[str]:
+        if not any(parts) or not all(p.isdigit() for p in parts if p):
+            return parts
+        first = next(i for i, p in enumerate(parts) if p)
+        if first > 0 and len(self.last) >= first and all(self.last[:first]):
+            parts = self.last[:first] + parts[first:]
+        if all(parts[: next((i for i, p in enumerate(parts) if not p), len(parts))]):
+            depth = next((i for i, p in enumerate(parts) if not p), len(parts))
+            self.last = parts[:depth] + [""] * (len(parts) - depth)
+        return parts
+
+
+def _row_label(cells: list[str], group: ColumnGroup, book: LabelBook,
+               carry: _CodeCarry | None = None) -> tuple[str, str]:
     """(code-or-empty, printed name) for a row of one column group."""
-    parts = [compact(cells[c]) for c in group.code_cols if compact(cells[c])]
+    raw = [compact(cells[c]) if c < len(cells) else "" for c in group.code_cols]
+    if len(raw) > 1 and carry is not None and all(p.isdigit() for p in raw if p) and any(raw):
+        raw = carry.fill(raw)
+    parts = [p for p in raw if p]
     if len(parts) > 1 and all(p.isdigit() for p in parts):
         # 款/项 columns hold two digits; some producers drop the leading zero ("2" for 02).
         parts = parts[:1] + [p.zfill(2) for p in parts[1:]]
@@ -230,6 +359,8 @@ def _row_label(cells: list[str], group: ColumnGroup) -> tuple[str, str]:
     if group.subname_col is not None:
         sub = compact(cells[group.subname_col])
         name_text = f"{name_text}/{sub}" if sub and sub != name_text else name_text
+    if not code_text:
+        code_text, name_text = split_code_label(name_text, book)
     if is_code(code_text):
         return code_text, name_text
     if is_code(name_text) and not code_text:
@@ -238,23 +369,48 @@ def _row_label(cells: list[str], group: ColumnGroup) -> tuple[str, str]:
 
 
 class _RowResolver:
-    """Resolves uncoded row labels, remembering which items a table side already holds."""
+    """Resolves uncoded row labels, remembering which items a table side already holds.
 
-    def __init__(self, statement: str, catalog: Catalog, book: LabelBook) -> None:
+    Summary tables print the expenditure side by name only; a 类 (一、一般公共服务支出) is
+    found in the catalog, and an unnumbered name below it as a 款 of that 类 or a 项 of the last
+    款 (Shenzhen's 收支总表 prints all three levels by name).
+    """
+
+    def __init__(self, statement: str, catalog: Catalog, book: LabelBook,
+                 printed: dict[str, str] | None = None) -> None:
         self.statement = statement
         self.catalog = catalog
         self.book = book
+        self.printed = printed or {}
         self.taken: set[str] = set()
+        self.path: list[str] = []  # function codes of the 类 / 款 printed last
 
-    def resolve(self, label: str, side: str | None) -> RowKey | RowVerdict:
-        """(classification, code, item), or IGNORE / UNKNOWN."""
+    def _by_name(self, name: str) -> str | None:
+        cls = self.catalog.resolve_class(name)
+        if cls:
+            self.path = [cls]
+            return cls
+        wanted = self.catalog.canonical(name)
+        for depth in range(len(self.path), 0, -1):
+            parent = self.path[depth - 1]
+            hits = set(self.catalog.function_codes_named(parent, name))
+            hits |= {c for c, n in self.printed.items() if len(c) == len(parent) + 2
+                     and c.startswith(parent) and self.catalog.canonical(n) == wanted}
+            if len(hits) == 1:
+                hits = sorted(hits)
+                self.path = self.path[:depth] + hits
+                return hits[0]
+        return None
+
+    def resolve(self, label: str, side: str | None) -> tuple[str, str | None, str | None] | str:
+        """(classification, code, item) or the string 'ignore' / 'unknown'."""
         raw = compact(label)
         if any(p.search(raw) for p in self.book.ignored_rows):
             return RowVerdict.IGNORE
         name = normalize_name(_SUBITEM_PREFIX.sub("", raw))
         if self.statement == "three_public":
             for rule in self.book.three_public_items:
-                if rule.pattern.search(name):
+                if rule.when_column is None and rule.pattern.search(name):
                     return ("item", None, rule.value)
         if side is not None:
             key = "income" if side == "收入" else "expense"
@@ -269,7 +425,7 @@ class _RowResolver:
                     self.taken.add(item)
                     return ("item", None, item)
             if side == "支出" and self.statement in CLASS_NAME_STATEMENTS:
-                code = self.catalog.resolve_class(name)
+                code = self._by_name(name)
                 if code:
                     return ("function", code, None)
         for rule in self.book.row_items["any"]:
@@ -278,52 +434,110 @@ class _RowResolver:
         return RowVerdict.UNKNOWN
 
 
-def _transposed_income(label: str, book: LabelBook) -> tuple[str, None, str, str] | RowVerdict:
-    """Row of a transposed income table → (item, None, grand_total, measure) or IGNORE."""
+def _transposed_income(label: str, book: LabelBook) -> tuple | str:
+    """Row of a transposed income table → (item, None, grand_total, measure) or 'ignore'."""
     for rule in book.transposed_income:
         if rule.pattern.search(label):
             return ("item", None, "grand_total", rule.value)
     return RowVerdict.IGNORE
 
 
-def _row_key(table: RawTable, group: ColumnGroup, code: str, name: str, resolver: _RowResolver,
-             book: LabelBook) -> RowKey | tuple[str, None, str, str] | RowVerdict:
-    """What a row of one column group is: a code, an item (a 4-tuple names the measure too:
-    transposed income tables), or a verdict why it gives no key."""
-    has_label = bool(code or name)
-    if not has_label and (group.code_cols or group.name_col is not None):
-        return RowVerdict.UNLABELLED
-    if code:
-        return ("economic" if table.statement in ECONOMIC_STATEMENTS else "function", code, None)
-    if has_label and group.subname_col is not None and table.statement == "income":
-        return _transposed_income(name, book)
-    if has_label:
-        return resolver.resolve(name, group.side)
-    if table.statement == "three_public":
-        return ("item", None, None)  # item comes from the column (三公 公开09)
-    return ("item", None, "grand_total")  # a one-row table without labels (Jiangsu 公开03)
+class _UnitRows:
+    """Rows per budget unit (预算单位 / 单位名称 column).
+
+    The first unit row of a table with no 合计 line is the department's own total (Shenzhen
+    prints the department's name above its codes); every other unit row, and every coded row
+    below a second unit, is one unit's share of the consolidation (Guangzhou prints 合计 and
+    then each unit): SCHEMA has no unit key, so those are listed, not stored.
+    """
+
+    def __init__(self) -> None:
+        self.units = 0
+        self.total_seen = False
+
+    def classify(self, unit: str) -> str:
+        """'total', 'unit' (a per-unit line) or 'inherit' (a row below the current unit)."""
+        if not unit:
+            return "unit" if self.units > 1 or (self.units == 1 and self.total_seen) else "inherit"
+        if _TOTAL_LABEL.match(unit):
+            self.total_seen = True
+            return "total"
+        self.units += 1
+        return "total" if self.units == 1 and not self.total_seen else "unit"
+
+
+_TOTAL_LABEL = re.compile(r"^([一二三四五六七八九十]+[、.])?(合计|总计)$")
 
 
 def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None = None,
-                     report_kind: str | None = None) -> TableFacts:
-    """Every non-zero cell of one statement table as a Fact (amounts converted to 万元)."""
+                     report_kind: str | None = None, fiscal_year: int | None = None,
+                     printed: dict[str, str] | None = None,
+                     ocr_pages: frozenset[int] = frozenset()) -> TableFacts:
+    """Every non-zero cell of one statement table as a Fact (amounts converted to 万元).
+
+    ``printed`` holds the function code → name pairs the report's coded tables print: evidence
+    for the 款/项 a summary table prints by name only. Cells on ``ocr_pages`` (scans) are OCR
+    values: method ocr, the text as the engine printed it, and uncertain readings left pending
+    for the identities (transform.ocr_readings).
+    """
     book = book or load_labels()
     out = TableFacts(source_units={table.source_unit})
     factor = UNIT_FACTOR[table.source_unit]
     groups = _group_columns(table, book)
     all_paths = [path for g in groups for _, path in g.amounts]
-    resolver = _RowResolver(table.statement, catalog, book)
+    resolver = _RowResolver(table.statement, catalog, book, printed)
+    carries = [_CodeCarry() for _ in groups]
+    units = [_UnitRows() for _ in groups]
     seen: dict[tuple, Fact] = {}
     nonzero = 0
-    for page, cells in table.rows:
-        for group in groups:
-            code, name = _row_label(cells, group)
-            row_key = _row_key(table, group, code, name, resolver, book)
+    decimals = _prints_decimals(table)
+    for i, (page, cells) in enumerate(table.rows):
+        boxes = table.boxes[i] if i < len(table.boxes) else []
+        is_ocr = page in ocr_pages
+        for gi, group in enumerate(groups):
+            code, name = _row_label(cells, group, book, carries[gi])
+            has_label = bool(code or name)
+            not_stored: str | None = None
+            if group.unit_col is not None:
+                unit = compact(cells[group.unit_col]) if group.unit_col < len(cells) else ""
+                kind = units[gi].classify(unit if not has_label else "")
+                if unit and not has_label:
+                    name = unit
+                    has_label = True
+                if kind == "unit":
+                    not_stored = "per-unit row (SCHEMA has no budget-unit key)"
+                elif kind == "total" and not code:
+                    code, name = "", "合计"
+            year_other = None
+            if group.year_col is not None:
+                year_text = compact(cells[group.year_col]) if group.year_col < len(cells) else ""
+                if year_text and not book.year_label.search(year_text):
+                    not_stored = not_stored or f"row {year_text!r} is not a year's amount"
+                year_other = _other_year(year_text, book, fiscal_year)
+                if year_other:
+                    not_stored = not_stored or f"another year ({year_other}) than the report's"
+            if not has_label and (group.code_cols or group.name_col is not None):
+                row_key: tuple[str, str | None, str | None] | str = RowVerdict.UNLABELLED
+            elif code:
+                cls = "economic" if table.statement in ECONOMIC_STATEMENTS else "function"
+                row_key = (cls, code, None)
+            elif has_label and group.subname_col is not None and table.statement == "income":
+                row_key = _transposed_income(name, book)
+            elif (has_label and _TOTAL_LABEL.match(name) and group.side is None
+                  and table.statement != "three_public"):
+                row_key = ("item", None, "grand_total")
+            elif has_label:
+                row_key = resolver.resolve(name, group.side)
+            elif table.statement == "three_public":
+                row_key = ("item", None, None)  # item comes from the column (三公 公开09)
+            else:
+                row_key = ("item", None, "grand_total")  # a one-row table without labels (Jiangsu 公开03)
             for j, path in group.amounts:
-                if any(p.search(path) for p in book.ignored_columns):
-                    continue
                 text = cells[j] if j < len(cells) else ""
                 amount = parse_amount(text)
+                readings = ocr_readings(text, decimals) if is_ocr else Readings(amount)
+                if readings.kind == "chars" and re.search(r"\d", compact(text)):
+                    amount = readings.alternatives[0]  # key it; the identities decide the value
                 if amount is None:
                     # Text without a digit is a label spilled into the column, not an amount.
                     if re.search(r"\d", compact(text)) and compact(text) != name:
@@ -333,8 +547,28 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                 if amount == 0:
                     continue
                 nonzero += 1
-                if isinstance(row_key, RowVerdict):
-                    if row_key != RowVerdict.IGNORE:
+                cell = (table.statement, page, name or code, path, compact(text))
+
+                def ignored(reason: str, cell: tuple = cell) -> None:
+                    out.ignored.append(UnmappedCell(*cell, reason))
+
+                if group.ignored:
+                    ignored("breakdown with no SCHEMA key (labels.yaml ignored_group)")
+                    continue
+                if any(r.applies(table.statement, path) for r in book.ignored_column_rules):
+                    ignored("column has no SCHEMA measure")
+                    continue
+                other = _other_year(path, book, fiscal_year)
+                if other:
+                    ignored(f"column of another year ({other}) than the report's")
+                    continue
+                if not_stored:
+                    ignored(not_stored)
+                    continue
+                if isinstance(row_key, str):
+                    if row_key == RowVerdict.IGNORE:
+                        ignored("row has no SCHEMA item (labels.yaml ignored_rows)")
+                    else:
                         out.unmapped.append(UnmappedCell(
                             table.statement, page, name or code, path, compact(text),
                             f"row label not understood ({row_key})"))
@@ -345,9 +579,11 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                                    if r.applies(table.statement, path)), None)
                 if total_item is not None:
                     if row_key != ("item", None, "grand_total"):
-                        continue  # per-row split columns have no SCHEMA measure
+                        ignored("per-row split column (stored for the grand total only)")
+                        continue
                     cell_key, measure = ("item", None, total_item), "total"
                 if col_item == IGNORED:
+                    ignored("column is not a SCHEMA item of this table")
                     continue
                 if table.statement == "three_public" and measure in (None, "total"):
                     measure = THREE_PUBLIC_DEFAULT_MEASURE.get(report_kind or "", measure)
@@ -355,11 +591,19 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     measure = cell_key[3]
                     cell_key = cell_key[:3]
                 cls, fact_code, item = cell_key
+                if col_item and item in TOTAL_ITEMS and table.statement == "three_public":
+                    item = col_item  # a 合计 row of a table whose columns are the 三公 items
                 item = item or col_item
                 if measure is None or (cls == "item" and item is None):
                     out.unmapped.append(UnmappedCell(
                         table.statement, page, name or code, path, compact(text),
                         "column header not understood"))
+                    continue
+                wan = to_wan(amount, factor)
+                if not fits_contract(wan):
+                    out.unmapped.append(UnmappedCell(
+                        table.statement, page, name or code, path, compact(text),
+                        f"{amount} {table.source_unit} is {wan} 万元: does not fit DECIMAL(20,6)"))
                     continue
                 fact = Fact(
                     statement=table.statement,
@@ -367,11 +611,27 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     code=fact_code,
                     item=item,
                     measure=measure,
-                    amount_wan=amount * factor,
+                    amount_wan=wan,
                     item_name=name or path.split("/")[-1],
                     page=page,
-                    method="table",
+                    method="ocr" if is_ocr else "table",
+                    source_text=str(text).strip() if is_ocr else compact(text),
+                    source_bbox=(boxes[j] or None) if j < len(boxes) else None,
+                    read_by="table",
                 )
+                if readings.kind:
+                    out.pending.append(PendingReading(
+                        fact, readings.as_read * factor if readings.as_read is not None else None,
+                        tuple(a * factor for a in readings.alternatives), readings.kind))
+                    seen[fact.key] = fact
+                    continue
+                if fact.key in seen and group.finer:
+                    first = seen[fact.key]
+                    merged = replace(first, amount_wan=first.amount_wan + fact.amount_wan,
+                                     source_text=f"{first.source_text}+{fact.source_text}")
+                    out.facts[out.facts.index(first)] = merged
+                    seen[fact.key] = merged
+                    continue
                 if fact.key in seen:
                     if seen[fact.key].amount_wan != fact.amount_wan:
                         out.unmapped.append(UnmappedCell(

@@ -1,0 +1,326 @@
+"""The second reading of a page: pdfplumber's ruled-grid finder (``lines`` strategy).
+
+Where a page draws a full grid, the grid itself is a reading of the table (merged cells
+expanded over every column and row they cover). ``extract.tables`` offers it beside the
+word-alignment reading; ``transform`` keeps the reading whose statement reconciles.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pdfplumber
+
+from hotline_budgets.extract.grid import is_data_row
+from hotline_budgets.extract.tables import (
+    RawTable,
+    SkippedTable,
+    TableScan,
+    UnknownTable,
+    _merge_duplicate_columns,
+    load_titles,
+    match_title,
+)
+from hotline_budgets.extract.words import PageWords, Rule, words_to_text
+from hotline_budgets.text import compact
+
+# One validated settings object for every ruled table (see STACK.md "pdfplumber").
+RULED_TABLE_SETTINGS: dict[str, object] = {
+    "vertical_strategy": "lines",
+    "horizontal_strategy": "lines",
+    "intersection_tolerance": 3,
+    "snap_tolerance": 3,
+}
+
+_QUOTES = re.compile(r"[“”\"'‘’「」()（）、，,]")
+_UNIT = re.compile(r"(?:金额)?单位[:：]\s*(万元|千元|元)")
+_TOTAL_PREFIX = re.compile(r"^[一二三四五六七八九十]+[、.]")
+
+class _Row(list):
+    """A grid row of cell texts that also knows each cell's box ("x0,top,x1,bottom")."""
+
+    boxes: list[str]
+
+
+def _bbox(b: tuple[float, float, float, float] | None) -> str:
+    return "" if b is None else f"{b[0]:.1f},{b[1]:.1f},{b[2]:.1f},{b[3]:.1f}"
+
+
+def _expand_merged(table: pdfplumber.table.Table, texts: list[list[str | None]] | None = None
+                   ) -> tuple[list[list[str]], list[float | None]]:
+    """Grid of cell texts where a merged cell's text fills every position it covers (``texts``:
+    the cells' texts when they do not come from the text layer, e.g. OCR words)."""
+    if texts is None:
+        texts = table.extract(x_tolerance=1.5)
+    rows = table.rows
+    n_cols = max(len(r.cells) for r in rows)
+    col_x = []
+    for j in range(n_cols):
+        xs = [(r.cells[j][0], r.cells[j][2]) for r in rows if j < len(r.cells) and r.cells[j]]
+        col_x.append(((max(x[0] for x in xs) + min(x[1] for x in xs)) / 2) if xs else None)
+    owners: list[tuple[tuple[float, float, float, float], str]] = []
+    for i, r in enumerate(rows):
+        for j, bbox in enumerate(r.cells):
+            if bbox is not None:
+                owners.append((bbox, texts[i][j] or ""))
+    # Word draws rules that cut merged cells into "phantom" columns: a column where no cell of
+    # its own holds any text is dropped (its text, if any, belongs to a merged neighbour).
+    keep = [
+        j for j in range(n_cols)
+        if any(j < len(r.cells) and r.cells[j] is not None and (texts[i][j] or "").strip()
+               for i, r in enumerate(rows))
+    ]
+    grid: list[list[str]] = []
+    for i, r in enumerate(rows):
+        spans = [c for c in r.cells if c is not None]
+        y = (max(c[1] for c in spans) + min(c[3] for c in spans)) / 2
+        line, boxes = [], []
+        for j in range(n_cols):
+            if j < len(r.cells) and r.cells[j] is not None:
+                line.append(texts[i][j] or "")
+                boxes.append(_bbox(r.cells[j]))
+                continue
+            x = col_x[j]
+            text, box = "", ""
+            if x is not None:
+                for (x0, top, x1, bottom), t in owners:
+                    if x0 <= x <= x1 and top <= y <= bottom:
+                        text, box = t, _bbox((x0, top, x1, bottom))
+                        break
+            line.append(text)
+            boxes.append(box)
+        row = _Row(line[j] for j in keep)
+        row.boxes = [boxes[j] for j in keep]
+        grid.append(row)
+    return grid, [col_x[j] for j in keep]
+
+
+_CAPTION = re.compile(r"(单位[:：]|部门[:：]|名称[:：]|公开\d+表|预算表|决算表|总表|情况表|明细表)")
+
+
+_UNIT_LINE = re.compile(r"^(部门|单位)(名称)?[:：]")
+
+
+def _strip_caption_rows(grid: list[list[str]]) -> tuple[list[list[str]], str]:
+    """Drop header rows that carry the title, unit or unit name inside the ruled frame.
+
+    Excel-made reports (Jiangsu) print "公开01表 收支预算总表 部门：… 单位：万元" in the first
+    rows of the table itself; returns the remaining grid and the caption text.
+    """
+    caption = []
+    kept = []
+    for i, row in enumerate(grid):
+        if is_data_row(row):
+            kept.extend(grid[i:])
+            break
+        texts = list(dict.fromkeys(compact(c) for c in row if compact(c)))
+        if texts and (all(_CAPTION.search(t) for t in texts)
+                      or any(_UNIT_LINE.match(t) for t in texts)):
+            caption.append(" ".join(texts))
+        else:
+            kept.append(row)
+    return kept, "\n".join(caption)
+
+
+def split_header(grid: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
+    for i, row in enumerate(grid):
+        if is_data_row(row):
+            return grid[:i], grid[i:]
+    return grid, []
+
+
+def column_paths(header: list[list[str]], n_cols: int) -> list[list[str]]:
+    paths: list[list[str]] = []
+    for j in range(n_cols):
+        path: list[str] = []
+        for row in header:
+            text = compact(row[j]) if j < len(row) else ""
+            if text == "栏次" or text.isdigit():
+                continue
+            if text and (not path or path[-1] != text):
+                path.append(text)
+        paths.append(path)
+    return paths
+
+
+def _unit_in(text: str) -> str | None:
+    m = _UNIT.search(compact(text))
+    return m.group(1) if m else None
+
+
+# Rules found in a scan stop a little short of each other: tolerances a bit wider than the
+# text layer's (RULED_TABLE_SETTINGS), in points.
+OCR_EDGE_TOLERANCE = 4.0
+
+
+def _rule_edges(rules: list[Rule]) -> list[dict]:
+    """Rules as pdfplumber edges (a horizontal rule at its mid-height, a vertical at mid-width)."""
+    edges = []
+    for r in rules:
+        if r.is_horizontal:
+            y = (r.top + r.bottom) / 2
+            edges.append(dict(x0=r.x0, x1=r.x1, top=y, bottom=y, width=r.x1 - r.x0, height=0.0,
+                              orientation="h"))
+        else:
+            x = (r.x0 + r.x1) / 2
+            edges.append(dict(x0=x, x1=x, top=r.top, bottom=r.bottom, width=0.0,
+                              height=r.bottom - r.top, orientation="v"))
+    return edges
+
+
+def _words_in(pw: PageWords, x0: float, top: float, x1: float, bottom: float) -> list:
+    return [w for w in pw.words
+            if x0 <= (w.x0 + w.x1) / 2 <= x1 and top <= (w.top + w.bottom) / 2 <= bottom]
+
+
+def ocr_grids(pw: PageWords) -> list[tuple[pdfplumber.table.Table, list[list[str | None]]]]:
+    """A scanned page's ruled tables: the rules found in the image through pdfplumber's own
+    edge → cell → table steps, each cell holding the OCR words whose centre is inside it."""
+    from pdfplumber.table import (
+        Table,
+        cells_to_tables,
+        edges_to_intersections,
+        intersections_to_cells,
+        merge_edges,
+    )
+
+    tol = OCR_EDGE_TOLERANCE
+    edges = merge_edges(_rule_edges(pw.rules), tol, tol, tol, tol)
+    edges = [e for e in edges if (e["x1"] - e["x0"]) + (e["bottom"] - e["top"]) >= 3 * tol]
+    out = []
+    for cells in cells_to_tables(intersections_to_cells(edges_to_intersections(edges, tol, tol))):
+        if len(cells) < 2:
+            continue
+        table = Table(None, cells)  # type: ignore[arg-type]  # rows and bbox need only the cells
+        out.append((table, [[words_to_text(_words_in(pw, *c)) if c is not None else None
+                             for c in r.cells] for r in table.rows]))
+    return out
+
+
+def scan_ruled(pdf: pdfplumber.PDF, page_numbers: set[int],
+               ocr_words: dict[int, PageWords] | None = None) -> TableScan:
+    """Every ruled table of the PDF, assigned to a statement by the title printed above it.
+
+    A table with no title above it continues the previous page's statement (a table split
+    across pages, with or without a repeated header). Pages in ``ocr_words`` (scans) are read
+    from the rules found in the image and their OCR words.
+    """
+    book = load_titles()
+    scan = TableScan(tables=[], skipped=[], unknown=[])
+    current: RawTable | None = None
+    skipping: SkippedTable | None = None
+    if True:
+        for page_no, page in enumerate(pdf.pages, start=1):
+            if page_no not in page_numbers:
+                current = skipping = None
+                continue
+            ocr = (ocr_words or {}).get(page_no)
+            if ocr is not None:
+                found_texts = ocr_grids(ocr)
+            else:
+                found_texts = [(t, None) for t in page.find_tables(RULED_TABLE_SETTINGS)]
+            found_texts.sort(key=lambda tt: tt[0].bbox[1])
+
+            def text_between(top: float, bottom: float, page=page, ocr=ocr) -> str:
+                if ocr is not None:
+                    return words_to_text([w for w in ocr.words
+                                          if top <= (w.top + w.bottom) / 2 < bottom])
+                return page.crop((0, top, page.width, bottom)).extract_text() or "" if bottom > top else ""
+
+            whole = words_to_text(ocr.words) if ocr is not None else page.extract_text() or ""
+            head = compact(whole)[:40] if found_texts else ""
+            found = [t for t, _ in found_texts]
+            if any(m in head for m in book.toc_markers):
+                scan.skipped.extend(SkippedTable("table of contents", page_no) for _ in found)
+                current = None
+                continue
+            top = 0.0
+            for table, texts in found_texts:
+                above = text_between(top, table.bbox[1])
+                below_limit = page.height
+                top = table.bbox[3]
+                grid, col_x = _expand_merged(table, texts)
+                grid, inside = _strip_caption_rows(grid)
+                if not grid:
+                    continue
+                hit = match_title(above, book) or (match_title(inside, book) if inside else None)
+                above = above + "\n" + inside
+                if hit is None and current is not None and current.pages[-1] == page_no - 1:
+                    _continue_table(current, grid, col_x, page_no)
+                    continue
+                if hit is None and skipping is not None and skipping.page >= page_no - 1:
+                    # a skipped table (政府采购 …) running on over the next page is skipped too
+                    skipping = SkippedTable(skipping.title, page_no)
+                    scan.skipped.append(skipping)
+                    continue
+                skipping = None
+                if hit is None:
+                    lines = [compact(line) for line in above.splitlines() if compact(line)]
+                    scan.unknown.append(UnknownTable(page_no, lines[-1][-80:] if lines else ""))
+                    current = None
+                    continue
+                title, statement = hit
+                if statement is None:
+                    skipping = SkippedTable(title, page_no)
+                    scan.skipped.append(skipping)
+                    current = None
+                    continue
+                header, body = split_header(grid)
+                n_cols = len(grid[0])
+                current = RawTable(
+                    statement=statement,
+                    title=title,
+                    pages=[page_no],
+                    column_paths=column_paths(header, n_cols),
+                    rows=[(page_no, row) for row in body],
+                    boxes=[_boxes_of(row) for row in body],
+                    source_unit=_unit_in(above) or "万元",
+                    column_x=col_x,
+                )
+                below = text_between(table.bbox[3], below_limit)
+                current.printed_empty = any(m in compact(below + above) for m in book.empty_markers)
+                scan.tables.append(current)
+    for t in scan.tables:
+        _merge_duplicate_columns(t)
+    return scan
+
+
+def _continue_table(current: RawTable, grid: list[list[str]], col_x: list[float | None],
+                    page_no: int) -> None:
+    """Append a continuation page; a repeated header is recognised and dropped.
+
+    A continuation that lost column rules (a lone 合计 row spanning the label columns) is
+    aligned to the first page's columns by x position.
+    """
+    _, body = split_header(grid)
+    n = len(current.column_paths)
+    if body and len(body[0]) != n:
+        aligned = []
+        for row in body:
+            new = _Row(_align(row, col_x, current.column_x))
+            new.boxes = _align(_boxes_of(row), col_x, current.column_x, texts=row)
+            aligned.append(new)
+        body = aligned
+    current.rows.extend((page_no, row) for row in body)
+    current.boxes.extend(_boxes_of(row) for row in body)
+    current.pages.append(page_no)
+
+
+def _boxes_of(row: list[str]) -> list[str]:
+    return list(getattr(row, "boxes", [""] * len(row)))
+
+
+def _align(row: list[str], col_x: list[float | None], target_x: list[float | None],
+           texts: list[str] | None = None) -> list[str]:
+    """Cells placed on the nearest target column (``texts`` says which cells are printed when
+    ``row`` holds their boxes)."""
+    out = [""] * len(target_x)
+    known = [(k, x) for k, x in enumerate(target_x) if x is not None]
+    for j, text in enumerate(row):
+        printed = texts[j] if texts is not None else text
+        if not printed or j >= len(col_x) or col_x[j] is None or not known:
+            continue
+        k = min(known, key=lambda kx: abs(kx[1] - col_x[j]))[0]
+        if texts is None or not (out[k]):
+            out[k] = out[k] or text
+    return out
