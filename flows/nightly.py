@@ -164,6 +164,7 @@ def _with_checks(result: ReportResult, checks: list[dict]) -> ReportResult:
 def _rows(result: ReportResult, checks: list[dict]) -> dict[str, list[dict]]:
     return {"reports": [result.report], "line_items": result.line_items,
             "statements": result.statements, "checks": checks,
+            "consistency_checks": result.consistency_checks,
             "quality_issues": result.quality_issues, "codes_seen": result.codes_seen}
 
 

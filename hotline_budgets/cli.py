@@ -60,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--release-id", help="release id (default: today's date, UTC)")
     sub.add_parser("expectations", help="regenerate expectations/*.json from the schema")
     sub.add_parser("dictionary", help="print the data dictionary generated from the schema")
+    cat = sub.add_parser("catalog", help="the classification catalog grown from evidence")
+    cat_sub = cat.add_subparsers(dest="catalog_command", required=True)
+    derive = cat_sub.add_parser("derive", help="re-derive transform/catalogs/*.csv from every "
+                                               "code + name the registries' reports print")
+    derive.add_argument("--registry", type=Path, action="append", dest="registries",
+                        help="registry YAML (repeatable; default: every bundled registry)")
+    derive.add_argument("--from-evidence", action="store_true",
+                        help="re-derive from the committed code_evidence.csv without reading reports")
     return parser
 
 
@@ -97,6 +105,8 @@ def format_summary(summary) -> str:
             parts.append(f"checks failed: {r['failed_checks']}")
         if notes := _notes(res.quality_issues):
             parts.append(notes)
+        if findings := sum(1 for c in res.consistency_checks if c["verdict"] != "pass"):
+            parts.append(f"{findings} consistency findings")
         lines.append(f"{r['report_id']:<42} {r['status']:<10} {len(res.line_items):>5}"
                      f" {n_table:>5} {len(res.line_items) - n_table:>5}  {'; '.join(parts)}")
     statuses = [c["status"] for c in summary.checks]
@@ -228,6 +238,30 @@ def _release(warehouse: Path, release_id: str | None = None) -> str:
     return f"release {m.release_id}: {len(m.files) + 1} files, {size / 1e6:.1f} MB in {m.directory} ({since})"
 
 
+BUNDLED_REGISTRIES = ("registry.yaml", "real/registry.yaml", "real2026/registry.yaml")
+
+
+def _derive_catalog(args: argparse.Namespace) -> int:
+    from hotline_budgets.paths import data_dir
+    from hotline_budgets.transform.catalog_derive import (
+        collect_evidence,
+        read_evidence,
+        write_catalog,
+    )
+
+    if args.from_evidence and args.registries:
+        raise UsageError("catalog derive: --from-evidence reads no registry; give one or the other")
+    if args.from_evidence:
+        counts = write_catalog(read_evidence())
+    else:
+        registries = args.registries or [data_dir("samples") / r for r in BUNDLED_REGISTRIES]
+        for registry in registries:
+            load_registry(registry)  # a bad registry is one clean line before any work
+        counts = write_catalog(collect_evidence(registries))
+    print(" ".join(f"{k}={v}" for k, v in counts.items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -246,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             for path in write_suites():
                 print(path)
             return 0
+        if args.command == "catalog":
+            return _derive_catalog(args)
         if args.command == "dictionary":
             from hotline_budgets.schema import render_data_dictionary
 

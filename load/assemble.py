@@ -10,7 +10,8 @@ from hotline_budgets.schema import load_schema
 from hotline_budgets.transform.catalog import Catalog, catalog_table_rows
 from hotline_budgets.transform.report import ReportResult
 
-PER_REPORT_TABLES = ("reports", "line_items", "statements", "checks", "quality_issues", "codes_seen")
+PER_REPORT_TABLES = ("reports", "line_items", "statements", "checks", "consistency_checks",
+                     "quality_issues", "codes_seen")
 CATALOG_TABLES = ("function_codes", "economic_codes", "code_aliases", "cofog_divisions",
                   "cofog_crosswalk")
 
@@ -41,6 +42,7 @@ def assemble_years(results: list[ReportResult], checks: list[dict],
         bucket["statements"] += res.statements
         bucket["quality_issues"] += res.quality_issues
         bucket["codes_seen"] += res.codes_seen
+        bucket["consistency_checks"] += res.consistency_checks
     for row in checks:
         year = year_of[row["report_id"]]
         by_year[year]["checks"].append(row | {"fiscal_year": year})

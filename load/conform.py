@@ -12,7 +12,8 @@ import pyarrow.compute as pc
 
 from hotline_budgets.schema import Table, load_schema
 
-PER_REPORT_TABLES = ("reports", "line_items", "statements", "checks", "quality_issues", "codes_seen")
+PER_REPORT_TABLES = ("reports", "line_items", "statements", "checks", "consistency_checks",
+                     "quality_issues", "codes_seen")
 
 
 class ConformError(ValueError):

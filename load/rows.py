@@ -16,7 +16,8 @@ from hotline_budgets.schema import SchemaError, Table, load_schema
 from hotline_budgets.statements import load_statements
 from hotline_budgets.transform.report import ReportResult
 
-REPORT_TABLES = ("reports", "line_items", "statements", "quality_issues", "codes_seen")
+REPORT_TABLES = ("reports", "line_items", "statements", "consistency_checks", "quality_issues",
+                 "codes_seen")
 
 
 def validate_report_rows(result: ReportResult) -> list[str]:

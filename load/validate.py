@@ -64,14 +64,24 @@ def build_suite(table: Table) -> dict:
     if table.name == "line_items":
         catalog = load_catalog()
         for cls in ("function", "economic"):
+            # GX 1.x's serialised Condition (Column("classification") == cls); the string
+            # form with condition_parser is deprecated.
+            only = {"type": "comparison", "column": {"name": "classification"},
+                    "operator": "==", "parameter": cls}
             exps.append(_exp(
                 "expect_column_values_to_be_in_set", column="code",
-                value_set=sorted(catalog.table(cls)),
-                # GX 1.x's serialised Condition (Column("classification") == cls); the string
-                # form with condition_parser is deprecated.
-                row_condition={"type": "comparison", "column": {"name": "classification"},
-                               "operator": "==", "parameter": cls},
-                meta={"why": f"{cls} codes must be in the catalog (unknown codes are flagged)"},
+                value_set=sorted(catalog.table(cls)), row_condition=only,
+                meta={"why": f"{cls} codes must be in the catalog, at any status (a code no "
+                             "bundled report printed and no source cites is flagged)"},
+            ))
+            # membership at the strength the evidence supports: what fails here are exactly the
+            # codes printed by one entity only (status single_report), listed as such
+            exps.append(_exp(
+                "expect_column_values_to_be_in_set", column="code",
+                value_set=sorted(catalog.corroborated(cls)), row_condition=only,
+                meta={"why": f"{cls} codes are cited or printed alike by two entities; the "
+                             "unexpected ones are the single_report codes",
+                      "strength": "corroborated"},
             ))
     for i, exp in enumerate(exps):  # a stable id, stored with every result (expectation_results)
         exp["meta"]["id"] = f"{i:02d}:{exp['type']}"

@@ -27,3 +27,29 @@ def write_table_pdf(path: Path, tables: list[tuple[str, list[list[str]]]]) -> Pa
         story += [heading, body]
     SimpleDocTemplate(str(path), pagesize=A4).build(story)
     return path
+
+
+def write_report_pdf(path: Path, tables: list[tuple[str, list[list[str]]]],
+                     text_pages: list[list[str]]) -> Path:
+    """Ruled statement tables (as :func:`write_table_pdf`), then pages of plain text lines
+    (a cover, the explanation text), all in one PDF."""
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph
+
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    style = ParagraphStyle("cn", fontName=FONT, fontSize=10, leading=14, wordWrap="CJK")
+    story = []
+    for i, (title, rows) in enumerate(tables):
+        if i:
+            story.append(PageBreak())
+        heading = Table([[title]])
+        heading.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 12)]))
+        body = Table(rows)
+        body.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 9),
+                                  ("GRID", (0, 0), (-1, -1), 0.5, "black")]))
+        story += [heading, body]
+    for lines in text_pages:
+        story.append(PageBreak())
+        story += [Paragraph(line, style) for line in lines]
+    SimpleDocTemplate(str(path), pagesize=A4).build(story)
+    return path

@@ -20,7 +20,7 @@ def _year_tables(function_codes: list[dict]) -> dict:
 
 def test_all_years_database_takes_the_catalog_of_the_current_run(tmp_path):
     old = load_schema()["function_codes"].row(code="999", level="类", name="旧目录的类",
-                                              first_year=2000, last_year=2000)
+                                              first_year=2000, last_year=2000, status="reference")
     # an older year, published with an old catalog
     publish_year(2019, _year_tables([old]), tmp_path, "old-catalog")
     current = catalog_tables(load_catalog())

@@ -26,6 +26,9 @@ class CodeEntry:
     first_year: int
     last_year: int
     source: str
+    status: str = "reference"  # reference | observed | single_report (catalog_derive.py)
+    report_count: int = 0  # bundled reports printing the code (any name)
+    entity_count: int = 0  # distinct entities among them
 
     def valid_in(self, year: int | None) -> bool:
         """True when the catalog knows the code in fiscal ``year`` (any year when None)."""
@@ -77,6 +80,10 @@ class Catalog:
     def entry(self, classification: str, code: str, year: int | None = None) -> CodeEntry | None:
         """The catalog's entry for ``code`` when it is known in fiscal ``year`` (any year: None)."""
         return self.indexes[CodeList(classification)].get(code, year)
+
+    def corroborated(self, classification: str) -> set[str]:
+        """Codes from a cited source or printed alike by two entities (not seen once only)."""
+        return {c for c, e in self.table(classification).items() if e.status != "single_report"}
 
     def knows(self, classification: str, code: str, year: int | None = None) -> bool:
         return self.entry(classification, code, year) is not None
@@ -148,6 +155,8 @@ def _read(path: Path) -> dict[str, CodeEntry]:
             r["code"]: CodeEntry(
                 r["code"], r["level"], r["name"], r["parent"],
                 int(r["first_year"]), int(r["last_year"]), r["source"],
+                r.get("status") or "reference", int(r.get("report_count") or 0),
+                int(r.get("entity_count") or 0),
             )
             for r in csv.DictReader(fh)
         }
@@ -183,7 +192,8 @@ def catalog_table_rows(catalog: Catalog, directory: Path = CATALOG_DIR) -> dict[
 
     def codes(entries: dict[str, CodeEntry]) -> list[dict]:
         return [dict(code=e.code, level=e.level, name=e.name, parent=e.parent or None,
-                     first_year=e.first_year, last_year=e.last_year, source=e.source)
+                     first_year=e.first_year, last_year=e.last_year, source=e.source,
+                     status=e.status, report_count=e.report_count, entity_count=e.entity_count)
                 for e in sorted(entries.values(), key=lambda e: e.code)]
 
     rank: dict[str, int] = {}

@@ -163,6 +163,7 @@ class SectionFacts:
     facts: list[Fact] = field(default_factory=list)
     notes: list[NarrativeNote] = field(default_factory=list)
     mention: AmountMention | None = None  # the amount being placed
+    keep_zeros: bool = False  # "0万元" kept as a fact (consistency checks), not for line items
 
     @property
     def srules(self) -> StatementRules:
@@ -200,7 +201,7 @@ class SectionFacts:
     def on_amount(self, mention: AmountMention) -> None:
         """Map one "label + A万元" onto statement cells, if the label means one."""
         amount = mention.amount
-        if amount == 0 or mention.is_loose:
+        if (amount == 0 and not self.keep_zeros) or mention.is_loose:
             return
         self.mention = mention
         if mention.path_depth is not None:
@@ -314,13 +315,15 @@ class NarrativeFacts:
 
 
 def narrative_facts(sections: list[PrintedSection], *, report_kind: str, fiscal_year: int,
-                    catalog: Catalog, printed_codes: dict[str, str] | None = None) -> NarrativeFacts:
+                    catalog: Catalog, printed_codes: dict[str, str] | None = None,
+                    keep_zeros: bool = False) -> NarrativeFacts:
     """All facts the printed sections state for the current year, one per natural key (first
     wins), and the amounts whose 类/款/项 names could not be resolved.
 
     ``printed_codes`` (function code → name printed in the report's tables) helps resolve names
     the catalog lacks. Table amounts are not consulted: the caller drops the facts a table of the
-    report already gives.
+    report already gives. ``keep_zeros`` keeps "0万元" statements too, for the consistency checks
+    (a zero stated against a printed total is worth comparing; it is not a line item).
     """
     rules = load_rules()
     resolver = NameResolver(catalog, dict(printed_codes or {}), fiscal_year)
@@ -330,7 +333,8 @@ def narrative_facts(sections: list[PrintedSection], *, report_kind: str, fiscal_
         statement = section_statement(section.title, rules)
         if statement is None or statement not in rules.statements:
             continue
-        reader = SectionFacts(section, statement, rules, report_kind, fiscal_year, catalog, resolver)
+        reader = SectionFacts(section, statement, rules, report_kind, fiscal_year, catalog, resolver,
+                              keep_zeros=keep_zeros)
         facts += reader.run()
         notes += reader.notes
     unique: dict[tuple[str, str, str, str, str], Fact] = {}
@@ -340,10 +344,12 @@ def narrative_facts(sections: list[PrintedSection], *, report_kind: str, fiscal_
 
 
 def read_narrative(pages: list[str], *, report_kind: str, fiscal_year: int, catalog: Catalog,
-                   printed_codes: dict[str, str] | None = None) -> NarrativeFacts:
+                   printed_codes: dict[str, str] | None = None,
+                   keep_zeros: bool = False) -> NarrativeFacts:
     """:func:`narrative_facts` of the explanation part of these page texts."""
     return narrative_facts(read_explanation(pages), report_kind=report_kind,
-                           fiscal_year=fiscal_year, catalog=catalog, printed_codes=printed_codes)
+                           fiscal_year=fiscal_year, catalog=catalog, printed_codes=printed_codes,
+                           keep_zeros=keep_zeros)
 
 
 def extract_narrative_facts(pages: list[str], *, report_kind: str, fiscal_year: int,

@@ -22,6 +22,7 @@ from hotline_budgets.statements import expected_statements
 from hotline_budgets.text import compact
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.choose import reading_rank
+from hotline_budgets.transform.consistency import check_consistency
 from hotline_budgets.transform.facts import Fact
 from hotline_budgets.transform.narrative_facts import NarrativeFacts, read_narrative
 from hotline_budgets.transform.table_facts import (
@@ -45,6 +46,7 @@ class ReportResult:
     statements: list[dict] = field(default_factory=list)
     quality_issues: list[dict] = field(default_factory=list)
     codes_seen: list[dict] = field(default_factory=list)
+    consistency_checks: list[dict] = field(default_factory=list)
     # OCR cells whose value the identities must settle (load.ocr_repair); empty once settled
     pending_repairs: list[dict] = field(default_factory=list)
 
@@ -290,6 +292,12 @@ def table_issues(entry: RegistryEntry, keyed: KeyedTables, scan: TableScan) -> l
     return issues
 
 
+def printed_codes(table_facts: list[Fact]) -> dict[str, str]:
+    """Function code → name as the report's tables print it (resolves names the catalog lacks)."""
+    return {f.code: f.item_name for f in table_facts
+            if f.classification == "function" and f.code and f.item_name}
+
+
 def _ignored_issues(entry: RegistryEntry, result: TableFacts) -> list[dict]:
     """Cells deliberately not stored, one issue per statement, page and reason (with amounts)."""
     grouped: dict[tuple[str, int, str], list[str]] = {}
@@ -304,10 +312,16 @@ def _ignored_issues(entry: RegistryEntry, result: TableFacts) -> list[dict]:
 def read_text_facts(entry: RegistryEntry, pages: list[str], table_facts: list[Fact],
                     catalog: Catalog) -> NarrativeFacts:
     """Explanation-text facts, resolving names with the code + name pairs the tables print."""
-    printed = {f.code: f.item_name for f in table_facts
-               if f.classification == "function" and f.code and f.item_name}
     return read_narrative(pages, report_kind=entry.report_kind, fiscal_year=entry.fiscal_year,
-                          catalog=catalog, printed_codes=printed)
+                          catalog=catalog, printed_codes=printed_codes(table_facts))
+
+
+def consistency_rows(entry: RegistryEntry, pdf_bytes: bytes, pages: list[str],
+                     table_facts: list[Fact], statements: list[dict], catalog: Catalog) -> list[dict]:
+    """The report's consistency checks (text against tables, names, years, units), as rows."""
+    rows = check_consistency(entry, pages, table_facts, statements, catalog, pdf_bytes,
+                             printed_codes(table_facts))
+    return [_row("consistency_checks", **r) for r in rows]
 
 
 def codes_seen_rows(entry: RegistryEntry, facts: list[Fact], catalog: Catalog) -> list[dict]:
@@ -326,6 +340,7 @@ def codes_seen_rows(entry: RegistryEntry, facts: list[Fact], catalog: Catalog) -
             catalog_name=known.name if known else None, is_known_code=known is not None,
             is_name_match=bool(f.item_name) and catalog.name_matches(
                 f.classification, f.code, f.item_name, entry.fiscal_year),
+            catalog_status=known.status if known else None,
             statement=f.statement, page=f.page,
         )
     return list(seen.values())
@@ -484,7 +499,9 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
     issues += code_issues(entry, codes, catalog)
     line_items = line_item_rows(entry, facts)
     report |= dict(status=str(ReportStatus.PUBLISHED), status_reason=None, line_item_count=len(line_items))
-    return ReportResult(report=report, line_items=line_items,
-                        statements=statement_rows(entry, keyed, facts),
-                        quality_issues=issues, codes_seen=codes,
+    statements = statement_rows(entry, keyed, facts)
+    checks = consistency_rows(entry, fetched.read_bytes(), pdf.text.pages, keyed.facts,
+                              statements, catalog)
+    return ReportResult(report=report, line_items=line_items, statements=statements,
+                        quality_issues=issues, codes_seen=codes, consistency_checks=checks,
                         pending_repairs=pending_rows(entry, keyed, facts))
