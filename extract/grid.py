@@ -193,8 +193,10 @@ def join_wrapped(header: list[Line]) -> list[Line]:
         for c in ln.cells:
             for m in range(i + 1, min(i + 4, len(lines))):
                 for d in list(lines[m].cells):
+                    siblings = [e for e in lines[m].cells
+                                if e is not d and e.x1 > c.x0 - 2 and e.x0 < c.x1 + 2]
                     if (abs(d.cx - c.cx) < 3 and -0.5 < d.top - c.bottom < 0.5 * c.height
-                            and not d.numeric and not c.numeric):
+                            and not d.numeric and not c.numeric and not siblings):
                         c.text += d.text
                         c.x0, c.x1 = min(c.x0, d.x0), max(c.x1, d.x1)
                         c.bottom = d.bottom
@@ -282,14 +284,23 @@ class Grid:
 
 
 def _horizontal_rules(rules: list[Rule], x0: float, x1: float) -> list[float]:
+    """y of horizontal rules across most of [x0, x1]; collinear pieces (one per cell, as
+    Excel and Word draw them) count together."""
     width = max(x1 - x0, 1.0)
-    ys = sorted((r.top + r.bottom) / 2 for r in rules
-                if r.is_horizontal and min(r.x1, x1) - max(r.x0, x0) >= 0.5 * width)
-    merged: list[float] = []
-    for y in ys:
-        if not merged or y - merged[-1] >= 2:
-            merged.append(y)
-    return merged
+    pieces = sorted(((r.top + r.bottom) / 2, max(0.0, min(r.x1, x1) - max(r.x0, x0)))
+                    for r in rules if r.is_horizontal)
+    out: list[float] = []
+    k = 0
+    while k < len(pieces):
+        y, covered = pieces[k][0], 0.0
+        m = k
+        while m < len(pieces) and pieces[m][0] - y < 2:
+            covered += pieces[m][1]
+            m += 1
+        if covered >= 0.5 * width:
+            out.append(y)
+        k = m
+    return out
 
 
 def body_rows(body: list[Line], cols: Columns, rules: list[Rule]) -> tuple[list[list[str]], list[list[str]]]:
@@ -312,7 +323,8 @@ def body_rows(body: list[Line], cols: Columns, rules: list[Rule]) -> tuple[list[
                 groups.append([line])
     else:
         anchors = [i for i, ln in enumerate(body) if any(c.numeric for c in ln.cells)]
-        pitch = median([body[b].cy - body[a].cy for a, b in zip(anchors, anchors[1:], strict=False)]
+        # the row pitch: most rows print one line, so the median distance between lines
+        pitch = median([b.cy - a.cy for a, b in zip(body, body[1:], strict=False)]
                        or [2 * body[0].cells[0].height])
         owner: dict[int, int] = {}
         for i, ln in enumerate(body):

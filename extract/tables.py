@@ -159,6 +159,8 @@ class _Region:
 
 def _split_region(lines: list[Line]) -> tuple[list[Line], list[Line], list[Line], bool]:
     """(captions, header, body, runs_to_page_end) of a region's lines."""
+    while lines and _PAGE_NUMBER.match(compact(lines[-1].text)):
+        lines = lines[:-1]  # the page number under the table (- 8 -) is no row
     i = 0
     while i < len(lines) and _is_caption(lines[i]):
         i += 1
