@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hotline_budgets.schema import load_schema
+from hotline_budgets.schema import comment_statements, load_schema, load_views
 
 ALL_YEARS_DB = "hotline_budgets.duckdb"
 VERSIONS = ".versions"
@@ -56,8 +56,10 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
 
 
 def write_duckdb(tables: dict[str, pa.Table], path: Path) -> None:
-    """A fresh database with the declared DDL, filled from Arrow, with the views of views.sql."""
-    schema = load_schema()
+    """A fresh database with the declared DDL, filled from Arrow, the views of views.sql, and
+    COMMENT ON every table, view and column (the schema's descriptions, so an analyst reads them
+    in DuckDB itself)."""
+    schema, views = load_schema(), load_views()
     path.unlink(missing_ok=True)
     con = duckdb.connect(str(path))
     try:
@@ -66,8 +68,13 @@ def write_duckdb(tables: dict[str, pa.Table], path: Path) -> None:
             con.register("incoming", table)
             con.execute(f"INSERT INTO {name} SELECT * FROM incoming")
             con.unregister("incoming")
+            for statement in comment_statements(schema[name]):
+                con.execute(statement)
         for statement in view_statements():
             con.execute(statement)
+        for view in views.values():
+            for statement in comment_statements(view, "VIEW"):
+                con.execute(statement)
         con.execute("CHECKPOINT")
     finally:
         con.close()

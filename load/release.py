@@ -24,11 +24,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hotline_budgets.load.publish import view_statements
+from hotline_budgets.load.publish import write_duckdb
 from hotline_budgets.schema import (
     DICTIONARY_CSV_COLUMNS,
     Table,
-    comment_statements,
     data_dictionary_rows,
     described_arrow_schema,
     frictionless_schema,
@@ -103,29 +102,6 @@ def all_years(by_year: dict[int, dict[str, pa.Table]]) -> dict[str, pa.Table]:
 
 
 # --- writing the forms of the data ----------------------------------------------------------
-
-
-def write_duckdb(tables: dict[str, pa.Table], path: Path) -> None:
-    """A DuckDB file with the declared DDL, the views, and COMMENT ON every table, view and column."""
-    schema, views = load_schema(), load_views()
-    path.unlink(missing_ok=True)
-    con = duckdb.connect(str(path))
-    try:
-        for name, table in tables.items():
-            con.execute(schema[name].duckdb_ddl())
-            con.register("incoming", table)
-            con.execute(f"INSERT INTO {name} SELECT * FROM incoming")
-            con.unregister("incoming")
-            for statement in comment_statements(schema[name]):
-                con.execute(statement)
-        for statement in view_statements():
-            con.execute(statement)
-        for view in views.values():
-            for statement in comment_statements(view, "VIEW"):
-                con.execute(statement)
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
 
 
 def _csv_value(value) -> str:
