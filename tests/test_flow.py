@@ -108,7 +108,9 @@ def test_readme_sql_examples_run_on_the_published_database(flow_run):
         for query in readme_blocks("sql"):
             con.execute(query).fetchall()
         cofog = next(q for q in readme_blocks("sql") if "spending_by_cofog" in q)
-        rows = con.execute(cofog).fetchall()
+        result = con.execute(cofog)
+        names = [d[0] for d in result.description]
+        rows = [dict(zip(names, r, strict=True)) for r in result.fetchall()]
         by_report = dict(con.execute(
             "SELECT report_id, sum(amount_wan) FROM spending_by_cofog GROUP BY ALL").fetchall())
         classes = dict(con.execute(
@@ -117,7 +119,8 @@ def test_readme_sql_examples_run_on_the_published_database(flow_run):
             " GROUP BY ALL").fetchall())
     finally:
         con.close()
-    liuzhou = {r[3]: r[5] for r in rows if r[0] == "柳州市12345政务服务热线管理中心"}
+    liuzhou = {r["cofog_division"]: r["amount_wan"] for r in rows
+               if r["entity_name"] == "柳州市12345政务服务热线管理中心"}
     assert set(liuzhou) == {"01", "07", "10"} and all(liuzhou.values())
     for report_id, total in classes.items():  # every class amount lands in exactly one division
         assert by_report[report_id] == total, report_id
