@@ -12,9 +12,8 @@ from reportlab.platypus import PageBreak, SimpleDocTemplate, Table, TableStyle
 FONT = "STSong-Light"
 
 
-def write_table_pdf(path: Path, tables: list[tuple[str, list[list[str]]]]) -> Path:
+def _table_story(tables: list[tuple[str, list[list[str]]]]) -> list:
     """One page per (title, rows): the title as text above a fully ruled table."""
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
     story = []
     for i, (title, rows) in enumerate(tables):
         if i:
@@ -25,6 +24,13 @@ def write_table_pdf(path: Path, tables: list[tuple[str, list[list[str]]]]) -> Pa
         body.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 9),
                                   ("GRID", (0, 0), (-1, -1), 0.5, "black")]))
         story += [heading, body]
+    return story
+
+
+def write_table_pdf(path: Path, tables: list[tuple[str, list[list[str]]]]) -> Path:
+    """One page per (title, rows): the title as text above a fully ruled table."""
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    story = _table_story(tables)
     SimpleDocTemplate(str(path), pagesize=A4).build(story)
     return path
 
@@ -38,16 +44,7 @@ def write_report_pdf(path: Path, tables: list[tuple[str, list[list[str]]]],
 
     pdfmetrics.registerFont(UnicodeCIDFont(FONT))
     style = ParagraphStyle("cn", fontName=FONT, fontSize=10, leading=14, wordWrap="CJK")
-    story = []
-    for i, (title, rows) in enumerate(tables):
-        if i:
-            story.append(PageBreak())
-        heading = Table([[title]])
-        heading.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 12)]))
-        body = Table(rows)
-        body.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 9),
-                                  ("GRID", (0, 0), (-1, -1), 0.5, "black")]))
-        story += [heading, body]
+    story = _table_story(tables)
     for lines in text_pages:
         story.append(PageBreak())
         story += [Paragraph(line, style) for line in lines]
