@@ -19,6 +19,7 @@ import re
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,7 +39,17 @@ from hotline_budgets.extract.fetch import (
 )
 from hotline_budgets.flows.isolation import Budget, ExtractionStopped, Extractor
 from hotline_budgets.load.assemble import CATALOG_TABLES, catalog_tables
-from hotline_budgets.load.cache import cache_key, extractor_version, load_processed, prune, save_processed
+from hotline_budgets.load.cache import (
+    RowCounts,
+    cache_key,
+    cache_path,
+    count_rows,
+    extractor_version,
+    load_head,
+    load_processed,
+    prune,
+    save_processed,
+)
 from hotline_budgets.load.conform import PER_REPORT_TABLES, ConformError, conform_report, conform_table
 from hotline_budgets.load.ocr_repair import confirm_repairs
 from hotline_budgets.load.publish import (
@@ -49,6 +60,7 @@ from hotline_budgets.load.publish import (
     publish_all_years,
     publish_year,
 )
+from hotline_budgets.load.spool import RowSpool, remove_stale_spools
 from hotline_budgets.load.state import SourceState, load_state, record_version, save_state, version_rows
 from hotline_budgets.registry import RegistryEntry, load_registry
 from hotline_budgets.schema import load_schema
@@ -63,28 +75,87 @@ FRESH = "published"
 # one report
 
 
-@dataclass
 class ReportOutcome:
-    """What happened to one report tonight, and the rows published for it."""
+    """What happened to one report tonight, and the rows published for it.
 
-    entry: RegistryEntry
-    result: ReportResult
-    checks: list[dict] = field(default_factory=list)
-    tables: dict[str, pa.Table] | None = None
-    rows_key: str | None = None  # cache key of the published rows (the last good one if stale)
-    stage: str = "done"  # where it stopped: fetch, extract, identities, conform, done
-    reused: bool = False  # extraction and checks reused from an earlier run
-    change: str | None = None  # "bytes changed: <old> → <new>"
-    fetched: FetchedReport | None = None
-    seconds: float = 0.0
+    The rows are held only until they are spooled (:meth:`release`): from then on ``result``
+    and ``checks`` are read back from the extraction cache when somebody asks, and ``counts``
+    answers the run summary. A run over thousands of reports holds one report's rows at a time.
+    """
+
+    def __init__(self, entry: RegistryEntry, result: ReportResult, checks: list[dict] | None = None,
+                 tables: dict[str, pa.Table] | None = None, rows_key: str | None = None,
+                 stage: str = "done", *, reused: bool = False, change: str | None = None,
+                 fetched: FetchedReport | None = None, seconds: float = 0.0,
+                 counts: RowCounts | None = None, cache_dir: Path | None = None) -> None:
+        self.entry = entry
+        self.report = result.report  # always in memory (statuses change after publishing)
+        self._result: ReportResult | None = result
+        self._checks: list[dict] | None = list(checks or [])
+        self.tables = tables
+        self.spooled: Path | None = None  # folder of the spooled tables once released
+        self.rows_key = rows_key  # cache key of the published rows (the last good one if stale)
+        self.stage = stage  # where it stopped: fetch, extract, identities, conform, done
+        self.reused = reused  # extraction and checks reused from an earlier run
+        self.change = change  # "bytes changed: <old> → <new>"
+        self.fetched = fetched
+        self.seconds = seconds
+        self.counts = counts or count_rows(result, self._checks)
+        self.cache_dir = cache_dir
+
+    @classmethod
+    def from_head(cls, entry: RegistryEntry, report: dict, counts: RowCounts, rows_key: str,
+                  cache_dir: Path, **kw) -> ReportOutcome:
+        """An outcome whose rows stay in the cache until asked for (an unchanged report)."""
+        out = cls(entry, ReportResult(report=report), None, None, rows_key, counts=counts,
+                  cache_dir=cache_dir, **kw)
+        out._result = out._checks = None
+        return out
+
+    def _load(self) -> None:
+        got = load_processed(self.cache_dir, self.entry.report_id, self.rows_key) \
+            if self.cache_dir and self.rows_key else None
+        if got is None:  # a later run pruned them: say so rather than answer "no rows"
+            raise LookupError(f"the rows of {self.entry.report_id} ({self.rows_key}) are no longer"
+                              f" in {self.cache_dir}")
+        result, checks = got
+        result.report = self.report
+        self._result, self._checks = result, checks
+
+    @property
+    def result(self) -> ReportResult:
+        if self._result is None:
+            self._load()
+        return self._result
+
+    @property
+    def checks(self) -> list[dict]:
+        if self._checks is None:
+            self._load()
+        return self._checks
+
+    def table_set(self) -> dict[str, pa.Table] | None:
+        """The conformed tables, from memory or from the spool."""
+        if self.tables is None and self.spooled is not None:
+            return RowSpool.get(self.spooled)
+        return self.tables
+
+    def release(self, spool: RowSpool) -> None:
+        """Spool the tables and drop the rows that the cache holds (kept: the report row,
+        counts). Rows the cache does not hold (a rejection without key) stay in memory."""
+        if self.tables is not None:
+            self.spooled, self.tables = spool.put(self.tables), None
+        if self.cache_dir and self.rows_key and \
+                cache_path(self.cache_dir, self.entry.report_id, self.rows_key).is_file():
+            self._result = self._checks = None
 
     @property
     def status(self) -> str:
-        return self.result.report["status"]
+        return self.report["status"]
 
     @property
     def reason(self) -> str | None:
-        return self.result.report.get("status_reason")
+        return self.report.get("status_reason")
 
 
 @dataclass
@@ -201,7 +272,7 @@ def _stale_or_rejected(entry: RegistryEntry, ctx: RunContext, reason: str, stage
         result = rejected_result(entry, ctx.catalog, reason, fetched)
         tables, key, checks = conform_report(_rows(result, [])), None, []
     return ReportOutcome(entry, result, checks, tables, key, stage, fetched=fetched,
-                         seconds=time.monotonic() - started)
+                         seconds=time.monotonic() - started, cache_dir=ctx.warehouse / "extracted")
 
 
 def process_entry(entry: RegistryEntry, ctx: RunContext, *, dry: bool = False) -> ReportOutcome | None:
@@ -232,6 +303,12 @@ def process_entry(entry: RegistryEntry, ctx: RunContext, *, dry: bool = False) -
         change = f"bytes changed: {src.sha256[:12]} → {fetched.sha256[:12]} (old version kept in raw/)"
     key = cache_key(entry, fetched.sha256, ctx.catalog.version)
     cache_dir = ctx.warehouse / "extracted"
+    if dry:  # an unchanged published report: its head says all a summary needs
+        head = load_head(cache_dir, entry.report_id, key)
+        if head is not None and head[0]["status"] == FRESH:
+            return ReportOutcome.from_head(entry, head[0] | {"is_cached": True}, head[1], key,
+                                           cache_dir, reused=True, change=change, fetched=fetched,
+                                           seconds=time.monotonic() - started)
     cached = load_processed(cache_dir, entry.report_id, key)
     if cached is not None:
         result, checks = cached
@@ -250,7 +327,8 @@ def process_entry(entry: RegistryEntry, ctx: RunContext, *, dry: bool = False) -
                 return _stale_or_rejected(entry, ctx, "stored rows no longer fit the schema",
                                           "conform", fetched, started)
         return ReportOutcome(entry, result, checks, tables, key, reused=True, change=change,
-                             fetched=fetched, seconds=time.monotonic() - started)
+                             fetched=fetched, seconds=time.monotonic() - started,
+                             cache_dir=cache_dir)
     if dry:
         return None
     stage = "extract"
@@ -280,7 +358,7 @@ def process_entry(entry: RegistryEntry, ctx: RunContext, *, dry: bool = False) -
                                   stage, fetched, started)
     save_processed(cache_dir, key, result, checks)
     return ReportOutcome(entry, result, checks, tables, key, change=change, fetched=fetched,
-                         seconds=time.monotonic() - started)
+                         seconds=time.monotonic() - started, cache_dir=cache_dir)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,8 +378,8 @@ def assemble_year(outcomes: list[ReportOutcome], catalog: Catalog) -> dict[str, 
     """The year's tables from the reports' conformed tables, in report_id order, + catalogs."""
     schema = load_schema()
     ordered = sorted(outcomes, key=lambda o: o.entry.report_id)
-    tables = {name: pa.concat_tables([o.tables[name] for o in ordered if o.tables])
-              if any(o.tables for o in ordered) else schema[name].to_arrow([])
+    sets = [t for t in (o.table_set() for o in ordered) if t]
+    tables = {name: pa.concat_tables([t[name] for t in sets]) if sets else schema[name].to_arrow([])
               for name in PER_REPORT_TABLES}
     return tables | catalog_tables(catalog)
 
@@ -380,6 +458,14 @@ class RunSummary:
         return [c for o in self.outcomes for c in o.checks]
 
     @property
+    def identity_counts(self) -> Counter:
+        """Identity statuses over all reports, from the counts (no rows loaded)."""
+        total: Counter = Counter()
+        for o in self.outcomes:
+            total.update(o.counts.identities)
+        return total
+
+    @property
     def expectation_failures(self) -> dict[str, list[str]]:
         return {f"{y.year}": y.expectation_failures for y in self.years if y.expectation_failures}
 
@@ -417,7 +503,7 @@ class WarehouseLock:
 
 def _progress_line(i: int, n: int, o: ReportOutcome) -> str:
     how = "unchanged" if o.reused else f"{o.seconds:.1f} s"
-    items = len(o.result.line_items)
+    items = o.counts.line_items
     return f"[{i}/{n}] {o.entry.report_id}: {o.status}, {items} items ({how})"
 
 
@@ -464,10 +550,10 @@ def write_run_summary(warehouse: Path, summary: RunSummary) -> Path:
         "nothing_changed": summary.noop,
         "reports": [dict(report_id=o.entry.report_id, fiscal_year=o.entry.fiscal_year,
                          status=o.status, reason=o.reason, stage=o.stage,
-                         line_items=len(o.result.line_items), reused=o.reused, change=o.change,
-                         failed_checks=o.result.report.get("failed_checks"),
-                         quality_issues=len(o.result.quality_issues),
-                         source_sha256=o.result.report.get("source_sha256"))
+                         line_items=o.counts.line_items, reused=o.reused, change=o.change,
+                         failed_checks=o.report.get("failed_checks"),
+                         quality_issues=o.counts.quality_issues,
+                         source_sha256=o.report.get("source_sha256"))
                     for o in summary.outcomes],
         "changes": [f"{o.entry.report_id}: {o.change}" for o in summary.outcomes if o.change],
         "problems": summary.problems,
@@ -533,54 +619,68 @@ def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None
     say = progress or (lambda line: None)
     with WarehouseLock(warehouse):
         cleanup(warehouse)
+        remove_stale_spools(warehouse)
         cleanup_incoming(warehouse / "raw")
         ctx = RunContext(warehouse, load_catalog(), load_state(warehouse))
-        outcomes: list[ReportOutcome] = []
+        with RowSpool(warehouse) as spool:
+            return _run_with_spool(entries, ctx, spool, started_at, t0, say, report, publish,
+                                   map_reports)
+
+
+def _run_with_spool(entries: list[RegistryEntry], ctx: RunContext, spool: RowSpool,
+                    started_at: datetime, t0: float, say: Callable[[str], None],
+                    report: Callable, publish: Callable,
+                    map_reports: ReportMapper | None) -> RunSummary:
+    """run_pipeline's body once the warehouse is locked: every outcome is spooled as it
+    arrives, so memory holds the reports in flight and one year's tables, not the registry."""
+    warehouse = ctx.warehouse
+    outcomes: list[ReportOutcome] = []
+    try:
+        mapped = map_reports(entries, ctx) if map_reports else (report(e, ctx) for e in entries)
+        for i, outcome in enumerate(mapped, 1):
+            say(_progress_line(i, len(entries), outcome))
+            outcome.release(spool)
+            outcomes.append(outcome)
+    finally:
+        ctx.close()
+    by_year: dict[int, list[ReportOutcome]] = {}
+    for o in outcomes:
+        by_year.setdefault(o.entry.fiscal_year, []).append(o)
+    year_outcomes = []
+    for year, group in sorted(by_year.items()):
+        year_outcomes.append(publish(year, group, ctx))
+        say(f"year {year}: {year_outcomes[-1].action} {year_outcomes[-1].detail}".rstrip())
+    failed_years = {y.year: y.detail for y in year_outcomes if y.action == "failed"}
+    for o in outcomes:  # a year that could not be published: its reports say so
+        if o.entry.fiscal_year in failed_years:
+            had_version = current_version(warehouse, o.entry.fiscal_year) is not None
+            o.report |= {"status": "stale" if had_version else "rejected",
+                         "status_reason": f"publishing {o.entry.fiscal_year} failed:"
+                                f" {failed_years[o.entry.fiscal_year]}; the previous version"
+                                " stays published"}
+    _update_state(ctx, outcomes, year_outcomes)
+    digest = _versions_digest(ctx.state)
+    written = [y.path for y in year_outcomes if y.action == "rewritten" and y.path]
+    all_years = warehouse / ALL_YEARS_DB
+    problems = []
+    if not all_years_is_current(warehouse, digest):
         try:
-            mapped = map_reports(entries, ctx) if map_reports else (report(e, ctx) for e in entries)
-            for i, outcome in enumerate(mapped, 1):
-                outcomes.append(outcome)
-                say(_progress_line(i, len(entries), outcome))
-        finally:
-            ctx.close()
-        by_year: dict[int, list[ReportOutcome]] = {}
-        for o in outcomes:
-            by_year.setdefault(o.entry.fiscal_year, []).append(o)
-        year_outcomes = []
-        for year, group in sorted(by_year.items()):
-            year_outcomes.append(publish(year, group, ctx))
-            say(f"year {year}: {year_outcomes[-1].action} {year_outcomes[-1].detail}".rstrip())
-        failed_years = {y.year: y.detail for y in year_outcomes if y.action == "failed"}
-        for o in outcomes:  # a year that could not be published: its reports say so
-            if o.entry.fiscal_year in failed_years:
-                had_version = current_version(warehouse, o.entry.fiscal_year) is not None
-                o.result.report |= {"status": "stale" if had_version else "rejected",
-                                    "status_reason": f"publishing {o.entry.fiscal_year} failed:"
-                                    f" {failed_years[o.entry.fiscal_year]}; the previous version"
-                                    " stays published"}
-        _update_state(ctx, outcomes, year_outcomes)
-        digest = _versions_digest(ctx.state)
-        written = [y.path for y in year_outcomes if y.action == "rewritten" and y.path]
-        all_years = warehouse / ALL_YEARS_DB
-        problems = []
-        if not all_years_is_current(warehouse, digest):
-            try:
-                all_years = publish_all_years(warehouse, set(CATALOG_TABLES),
-                                              {"report_versions": _versions_table(ctx.state)}, digest,
-                                              current=catalog_tables(ctx.catalog))
-                written.append(all_years)
-            except Exception as exc:  # the previous all-years database stays; the next run retries
-                problems.append(f"all-years database not rewritten: {type(exc).__name__}:"
-                                f" {safe_reason(str(exc))}")
-                say(problems[-1])
-        save_state(warehouse, ctx.state)
-        if written:  # an unchanged night leaves the last release as it is
-            written += after_publish(warehouse, {y.year: y.path for y in year_outcomes if y.path},
-                                     all_years, problems, say)
-        summary = RunSummary(outcomes, year_outcomes, written, started_at, time.monotonic() - t0,
-                             problems=problems)
-        summary.written.append(write_run_summary(warehouse, summary))
-        return summary
+            all_years = publish_all_years(warehouse, set(CATALOG_TABLES),
+                                          {"report_versions": _versions_table(ctx.state)}, digest,
+                                          current=catalog_tables(ctx.catalog))
+            written.append(all_years)
+        except Exception as exc:  # the previous all-years database stays; the next run retries
+            problems.append(f"all-years database not rewritten: {type(exc).__name__}:"
+                            f" {safe_reason(str(exc))}")
+            say(problems[-1])
+    save_state(warehouse, ctx.state)
+    if written:  # an unchanged night leaves the last release as it is
+        written += after_publish(warehouse, {y.year: y.path for y in year_outcomes if y.path},
+                                 all_years, problems, say)
+    summary = RunSummary(outcomes, year_outcomes, written, started_at, time.monotonic() - t0,
+                         problems=problems)
+    summary.written.append(write_run_summary(warehouse, summary))
+    return summary
 
 
 def stderr_progress(line: str) -> None:

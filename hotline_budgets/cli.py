@@ -71,29 +71,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _notes(quality_issues: list[dict]) -> str:
+def _notes(notes: dict[str, list]) -> str:
     """Quality issues in words: each kind with its count and its first detail."""
-    if not quality_issues:
-        return ""
-    kinds = Counter(q["kind"] for q in quality_issues)
     parts = []
-    for kind, n in sorted(kinds.items()):
-        first = next(q for q in quality_issues if q["kind"] == kind)
-        where = f" p.{first['page']}" if first.get("page") else ""
-        detail = first["detail"] if len(first["detail"]) <= 90 else first["detail"][:89] + "…"
+    for kind, (n, page, detail) in sorted(notes.items()):
+        where = f" p.{page}" if page else ""
+        detail = detail if len(detail) <= 90 else detail[:89] + "…"
         parts.append(f"{kind} ×{n} (e.g.{where}: {detail})")
-    return "notes: " + "; ".join(parts)
+    return "notes: " + "; ".join(parts) if parts else ""
 
 
 def format_summary(summary) -> str:
-    """One line per report with its outcome and every reason spelled out, then the years."""
-    from hotline_budgets.score import reader
-
+    """One line per report with its outcome and every reason spelled out, then the years
+    (from each report's counts: the rows themselves are not loaded)."""
     lines = [f"{'report':<42} {'status':<10} {'items':>5} {'table':>5} {'text':>5}  reason"]
     for o in summary.outcomes:
-        res, r = o.result, o.result.report
-        n_table = sum(1 for li in res.line_items
-                      if reader(li["method"], li.get("source_text")) == "table")
+        counts, r = o.counts, o.report
         parts = []
         if o.change:
             parts.append(o.change)
@@ -103,15 +96,16 @@ def format_summary(summary) -> str:
             parts.append(r["status_reason"])
         if r.get("failed_checks"):
             parts.append(f"checks failed: {r['failed_checks']}")
-        if notes := _notes(res.quality_issues):
+        if notes := _notes(counts.notes):
             parts.append(notes)
-        if findings := sum(1 for c in res.consistency_checks if c["verdict"] != "pass"):
-            parts.append(f"{findings} consistency findings")
-        lines.append(f"{r['report_id']:<42} {r['status']:<10} {len(res.line_items):>5}"
-                     f" {n_table:>5} {len(res.line_items) - n_table:>5}  {'; '.join(parts)}")
-    statuses = [c["status"] for c in summary.checks]
-    lines.append(f"identities: {statuses.count('exact')} exact, {statuses.count('rounding')}"
-                 f" within rounding, {statuses.count('failed')} failed")
+        if counts.consistency_findings:
+            parts.append(f"{counts.consistency_findings} consistency findings")
+        lines.append(f"{r['report_id']:<42} {r['status']:<10} {counts.line_items:>5}"
+                     f" {counts.table_items:>5} {counts.line_items - counts.table_items:>5}"
+                     f"  {'; '.join(parts)}")
+    statuses = summary.identity_counts
+    lines.append(f"identities: {statuses['exact']} exact, {statuses['rounding']}"
+                 f" within rounding, {statuses['failed']} failed")
     for y in summary.years:
         lines.append(f"year {y.year}: {y.action}" + (f" ({y.detail})" if y.detail else ""))
         for failed in y.expectation_failures:

@@ -75,7 +75,7 @@ def read_published(warehouse: Path) -> dict[Key, tuple[Decimal, str]]:
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def reader(method: str, source_text: str | None) -> str:
+def reader(method: str | None, source_text: str | None) -> str | None:
     """table / narrative: which reader produced a line item. Gold says how a value is printed;
     an OCR value is scored with the reader that read it (a table cell's source_text is the
     amount, a text value's the sentence)."""

@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -95,16 +97,71 @@ def _decode(obj: dict):
     return obj
 
 
-def save_processed(cache_dir: Path, key: str, result: ReportResult, checks: list[dict]) -> Path:
-    """Store a report's rows under its key (atomic rename: a killed run leaves no half file)."""
-    path = cache_path(cache_dir, result.report["report_id"], key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"key": key, "result": result.__dict__, "checks": checks}
+@dataclass(frozen=True)
+class RowCounts:
+    """What a run summary says of a report's rows, without the rows: a summary of thousands of
+    reports (and an unchanged night) never loads them."""
+
+    line_items: int = 0
+    table_items: int = 0  # read from a table (the rest from the text)
+    quality_issues: int = 0
+    notes: dict[str, list] = field(default_factory=dict)  # kind → [count, first page, first detail]
+    consistency_findings: int = 0
+    identities: dict[str, int] = field(default_factory=dict)  # check status → count
+
+
+def count_rows(result: ReportResult, checks: list[dict]) -> RowCounts:
+    """The counts of one report's rows (``reader`` decides whether an item is a table one)."""
+    from hotline_budgets.score import reader
+
+    notes: dict[str, list] = {}
+    for q in result.quality_issues:
+        if q.get("kind") in notes:
+            notes[q.get("kind")][0] += 1
+        else:
+            notes[q.get("kind")] = [1, q.get("page"), q.get("detail") or ""]
+    return RowCounts(
+        line_items=len(result.line_items),
+        table_items=sum(1 for li in result.line_items
+                        if reader(li.get("method"), li.get("source_text")) == "table"),
+        quality_issues=len(result.quality_issues), notes=dict(sorted(notes.items())),
+        consistency_findings=sum(1 for c in result.consistency_checks if c.get("verdict") != "pass"),
+        identities=dict(sorted(Counter(c.get("status") for c in checks).items())))
+
+
+def head_path(cache_dir: Path, report_id: str, key: str) -> Path:
+    return cache_dir / report_id / f"{key}.head.json"
+
+
+def _write_atomic(path: Path, payload: dict) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(payload, default=_encode, ensure_ascii=False, sort_keys=True),
                    encoding="utf-8")
     os.replace(tmp, path)
+
+
+def save_processed(cache_dir: Path, key: str, result: ReportResult, checks: list[dict]) -> Path:
+    """Store a report's rows under its key (atomic rename: a killed run leaves no half file),
+    and beside them its head: the report row and the counts (read alone on unchanged nights)."""
+    path = cache_path(cache_dir, result.report["report_id"], key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, {"key": key, "result": result.__dict__, "checks": checks})
+    _write_atomic(head_path(cache_dir, result.report["report_id"], key),
+                  {"key": key, "report": result.report, "counts": asdict(count_rows(result, checks))})
     return path
+
+
+def load_head(cache_dir: Path, report_id: str, key: str) -> tuple[dict, RowCounts] | None:
+    """The stored report row and counts of that key, or None when missing or unreadable (the
+    rows themselves must exist too: a head alone is nothing to reuse)."""
+    try:
+        if not cache_path(cache_dir, report_id, key).is_file():
+            return None
+        payload = json.loads(head_path(cache_dir, report_id, key).read_text(encoding="utf-8"),
+                             object_hook=_decode)
+        return payload["report"], RowCounts(**payload["counts"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def load_processed(cache_dir: Path, report_id: str, key: str) -> tuple[ReportResult, list[dict]] | None:
@@ -122,7 +179,7 @@ def prune(cache_dir: Path, report_id: str, keep: set[str]) -> None:
     folder = cache_dir / report_id
     if folder.is_dir():
         for path in folder.iterdir():
-            if path.suffix == ".json" and path.stem not in keep:
+            if path.suffix == ".json" and path.name.split(".")[0] not in keep:
                 path.unlink(missing_ok=True)
             elif path.name.endswith(".tmp"):
                 path.unlink(missing_ok=True)

@@ -112,3 +112,42 @@ def test_years_are_versioned_folders_behind_a_link(nights):
     assert (wh / "2026").resolve() == out["links"]["2026"], "2026 never changed"
     assert not [p for p in wh.rglob("*") if p.name.endswith((".tmp", ".partial", ".link"))]
     assert os.readlink(wh / "2024").startswith(".versions/2024/")
+
+
+def test_a_run_holds_no_report_rows_once_spooled(nights):
+    """Streaming: after the run every published outcome has dropped its rows (the cache holds
+    them) and its tables (the spool did, and is gone); asked for, the rows come back intact."""
+    wh, out = nights
+    first = out["first"]
+    assert all(o._result is None and o._checks is None and o.tables is None
+               for o in first.outcomes), "rows stayed in memory after the run"
+    for o in out["changed"].outcomes:  # the last night: its rows are still in the cache
+        assert o.result.line_items and len(o.result.line_items) == o.counts.line_items
+        assert o.result.report is o.report, "the report row is the one the run updated"
+    pruned = next(o for o in first.outcomes if o.entry.report_id == A)  # A's bytes changed since
+    with pytest.raises(LookupError, match="no longer in"):
+        _ = pruned.result
+    assert not list(wh.glob(".spool-*")), "the run's spool is removed"
+    db = wh / "hotline_budgets.duckdb"
+    assert query(db, f"SELECT count(*) FROM line_items WHERE report_id = '{A}'")[0][0] \
+        == next(o.counts.line_items for o in out["changed"].outcomes if o.entry.report_id == A)
+
+
+def test_an_unchanged_night_reads_only_the_heads_of_the_cached_rows(nights):
+    """The no-op decision reads each report's head (report row + counts), not its rows."""
+    _, out = nights
+    noop = out["noop"]
+    assert all(o._result is None for o in noop.outcomes), "rows were loaded for a no-op night"
+    first = {o.entry.report_id: o.counts for o in out["first"].outcomes}
+    assert {o.entry.report_id: o.counts for o in noop.outcomes} == first
+
+
+def test_a_spool_left_by_a_killed_run_is_removed_by_the_next(tmp_path):
+    from hotline_budgets.load.spool import RowSpool, remove_stale_spools
+
+    spool = RowSpool(tmp_path)
+    import pyarrow as pa
+
+    folder = spool.put({"t": pa.table({"x": [1, 2]})})
+    assert RowSpool.get(folder)["t"].column("x").to_pylist() == [1, 2]
+    assert remove_stale_spools(tmp_path) == [spool.root] and not spool.root.exists()
