@@ -172,6 +172,8 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="keep the warehouses under this folder")
     args = ap.parse_args()
     registries = args.registry or [data_dir("samples") / r for r in DEFAULT_REGISTRIES]
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-run-", dir=args.keep))
     registry = joined_registry([r.resolve() for r in registries], work / "registry.yaml")
     reports, pages = len(load_registry(registry)), page_count(registry)

@@ -1,8 +1,10 @@
 """One report's rows against the declared schema, before they meet any other report's rows.
 
-A value that does not fit (a decimal with too many places, a code that is not 3/5/7 digits, a
-status outside the vocabulary, a negative amount, a key given twice) makes that one report fail
-here with the table, column and rule named; the year it belongs to is still published.
+The one per-report gate (the year-level Great Expectations suites in ``load/validate.py`` judge a
+whole year). A value that does not fit (a decimal with too many places, a code that is not 3/5/7
+digits, a status outside the vocabulary, a negative amount, a key given twice, a measure or item
+the statement does not declare, a row of another report or year) makes that one report fail here
+with the table, column and rule named; the year it belongs to is still published.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hotline_budgets.schema import Table, load_schema
+from hotline_budgets.statements import load_statements
 
 PER_REPORT_TABLES = ("reports", "line_items", "statements", "checks", "consistency_checks",
                      "quality_issues", "codes_seen")
@@ -38,8 +41,8 @@ def check_table(spec: Table, table: pa.Table) -> None:
         if col.values:
             bad = pc.filter(present, pc.invert(pc.is_in(present, pa.array(col.values))))
             if len(bad):
-                raise ConformError(f"{where}: {len(bad)} value(s) outside {list(col.values)},"
-                                   f" e.g. {_sample(bad)}")
+                raise ConformError(f"{where}: {len(bad)} value(s) outside the declared values"
+                                   f" {list(col.values)}, e.g. {_sample(bad)}")
         if col.pattern:
             bad = pc.filter(present, pc.invert(pc.match_substring_regex(present, col.pattern)))
             if len(bad):
@@ -71,6 +74,56 @@ def conform_table(name: str, rows: list[dict]) -> pa.Table:
     return table
 
 
+def foreign_rows(name: str, rows: list[dict], report: dict) -> list[str]:
+    """Rows that name another report or another year than the report they came with."""
+    return [f"{name} row {i}: belongs to {r.get('report_id')}/{r.get('fiscal_year')}, not"
+            f" {report.get('report_id')}/{report.get('fiscal_year')}"
+            for i, r in enumerate(rows)
+            if (r.get("report_id"), r.get("fiscal_year")) != (report.get("report_id"),
+                                                               report.get("fiscal_year"))]
+
+
+def line_item_problems(line_items: list[dict]) -> list[str]:
+    """The statement declaration's measures and items, code/item by classification."""
+    specs = load_statements()
+    found = []
+    for i, li in enumerate(line_items):
+        where = f"line_items row {i} ({li.get('statement')})"
+        spec = specs.get(li.get("statement"))
+        if spec is not None and li.get("measure") not in spec.measures:
+            found.append(f"{where}: measure {li.get('measure')!r} is not declared for the statement")
+        if spec is not None and li.get("item") and li["item"] not in spec.items:
+            found.append(f"{where}: item {li['item']!r} is not declared for the statement")
+        coded = li.get("classification") != "item"
+        if coded != bool(li.get("code")) or (coded and li.get("item")):
+            found.append(f"{where}: classification {li.get('classification')!r} with code"
+                         f" {li.get('code')!r} and item {li.get('item')!r}")
+    return found
+
+
+def report_problems(rows_by_table: dict[str, list[dict]]) -> list[str]:
+    """What the statement declaration and the report's own id and year say of its rows."""
+    report = (rows_by_table.get("reports") or [{}])[0]
+    found = [p for name in PER_REPORT_TABLES if name != "reports"
+             for p in foreign_rows(name, rows_by_table.get(name, []), report)]
+    return found + line_item_problems(rows_by_table.get("line_items", []))
+
+
+def report_row_problems(rows_by_table: dict[str, list[dict]]) -> list[str]:
+    """Every reason the report's rows may not join its year, one line each; [] when they fit."""
+    found = []
+    for name in PER_REPORT_TABLES:
+        try:
+            conform_table(name, rows_by_table.get(name, []))
+        except ConformError as exc:
+            found.append(str(exc))
+    return found + report_problems(rows_by_table)
+
+
 def conform_report(rows_by_table: dict[str, list[dict]]) -> dict[str, pa.Table]:
     """Every per-report table of one report, converted and checked; raises ConformError."""
-    return {name: conform_table(name, rows_by_table.get(name, [])) for name in PER_REPORT_TABLES}
+    tables = {name: conform_table(name, rows_by_table.get(name, [])) for name in PER_REPORT_TABLES}
+    if problems := report_problems(rows_by_table):
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConformError(problems[0] + more)
+    return tables

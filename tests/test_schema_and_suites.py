@@ -119,10 +119,11 @@ def test_report_rows_are_validated_before_they_join_a_year(tmp_path):
     first = good[0]
     bad_rows = {
         "NULL in required column(s) ['page']": first | {"page": None},
+        "cannot be converted to the declared types": first | {"page": "p.3"},
         "measure 'budget' is not declared for the statement": first | {"measure": "budget"},
         "belongs to r/2025, not r/2024": first | {"fiscal_year": 2025},
-        "repeats row 0": dict(first),
-        "statement 'ledger' is not one of the declared values": first | {"statement": "ledger"},
+        "given twice": dict(first),
+        "statement: 1 value(s) outside the declared values": first | {"statement": "ledger"},
         "classification 'function' with code None": first | {"code": None},
     }
     for expected, bad in bad_rows.items():
