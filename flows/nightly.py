@@ -20,7 +20,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -165,17 +166,37 @@ class RunContext:
     state: dict[str, SourceState]
     limits: Limits = field(default_factory=Limits.from_env)
     budget: Budget = field(default_factory=Budget.from_env)
-    _extractors: dict[int, Extractor] = field(default_factory=dict, repr=False)
+    slots: int = 1  # extraction processes at most (a parallel runner's worker count)
+    _extractors: dict[int, Extractor] = field(default_factory=dict, repr=False)  # thread-bound
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _free: threading.Condition = field(default_factory=threading.Condition, repr=False)
+    _idle: list[Extractor] = field(default_factory=list, repr=False)
+    _made: list[Extractor] = field(default_factory=list, repr=False)
 
-    @property
-    def extractor(self) -> Extractor:
-        """This thread's extraction worker: one per thread of a parallel task runner."""
+    @contextmanager
+    def borrowed_extractor(self) -> Iterator[Extractor]:
+        """An extraction worker for one report: this thread's own (a Dask worker's), else one
+        of at most ``slots`` shared ones, so reports queued in a wide thread pool never start
+        more processes (nor use more memory) than there are workers."""
         with self._lock:
-            key = threading.get_ident()
-            if key not in self._extractors:
-                self._extractors[key] = Extractor(self.budget)
-            return self._extractors[key]
+            bound = self._extractors.get(threading.get_ident())
+        if bound is not None:
+            yield bound
+            return
+        with self._free:
+            while not self._idle and len(self._made) >= max(1, self.slots):
+                self._free.wait()
+            if self._idle:
+                extractor = self._idle.pop()
+            else:
+                extractor = Extractor(self.budget)
+                self._made.append(extractor)
+        try:
+            yield extractor
+        finally:
+            with self._free:
+                self._idle.append(extractor)
+                self._free.notify()
 
     def use_extractor(self, extractor: Extractor) -> None:
         """Let this thread reuse a worker that outlives the context (a Dask worker's)."""
@@ -183,16 +204,21 @@ class RunContext:
             self._extractors[threading.get_ident()] = extractor
 
     def close(self) -> None:
-        with self._lock:
-            for extractor in self._extractors.values():
+        with self._lock, self._free:
+            for extractor in [*self._extractors.values(), *self._made]:
                 extractor.close()
             self._extractors.clear()
+            self._made.clear()
+            self._idle.clear()
 
-    def __getstate__(self) -> dict:  # shipped to another process: without workers or lock
-        return {k: v for k, v in self.__dict__.items() if k not in ("_extractors", "_lock")}
+    _LOCAL = ("_extractors", "_lock", "_free", "_idle", "_made")
+
+    def __getstate__(self) -> dict:  # shipped to another process: without workers or locks
+        return {k: v for k, v in self.__dict__.items() if k not in self._LOCAL}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state, _extractors={}, _lock=threading.Lock())
+        self.__dict__.update(state, _extractors={}, _lock=threading.Lock(),
+                             _free=threading.Condition(), _idle=[], _made=[])
 
 
 _QUOTED_BYTES = re.compile(r"""b(['"]).*?(?<!\\)\1""")
@@ -333,7 +359,8 @@ def process_entry(entry: RegistryEntry, ctx: RunContext, *, dry: bool = False) -
         return None
     stage = "extract"
     try:
-        result = ctx.extractor.run(entry, fetched)
+        with ctx.borrowed_extractor() as extractor:
+            result = extractor.run(entry, fetched)
         stage = "ocr-repair"
         confirm_repairs(result)  # OCR readings settled by the report's identities, before caching
         stage = "conform"
@@ -609,10 +636,11 @@ ReportMapper = Callable[[list[RegistryEntry], "RunContext"], Iterable[ReportOutc
 def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None,
                  progress: Callable[[str], None] | None = None,
                  report: Callable = process_entry, publish: Callable = publish_one_year,
-                 map_reports: ReportMapper | None = None) -> RunSummary:
+                 map_reports: ReportMapper | None = None, slots: int = 1) -> RunSummary:
     """The whole run; ``report``/``publish`` are the per-report and per-year steps (plain
     functions, or Prefect tasks inside the flow). ``map_reports`` runs the per-report step over
-    the entries in parallel (a task runner); it yields the outcomes in registry order."""
+    the entries in parallel (a task runner); it yields the outcomes in registry order, with at
+    most ``slots`` extraction processes in this process."""
     warehouse = Path(warehouse)
     started_at, t0 = datetime.now(UTC), time.monotonic()
     entries = select_entries(registry, years)
@@ -621,7 +649,7 @@ def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None
         cleanup(warehouse)
         remove_stale_spools(warehouse)
         cleanup_incoming(warehouse / "raw")
-        ctx = RunContext(warehouse, load_catalog(), load_state(warehouse))
+        ctx = RunContext(warehouse, load_catalog(), load_state(warehouse), slots=slots)
         with RowSpool(warehouse) as spool:
             return _run_with_spool(entries, ctx, spool, started_at, t0, say, report, publish,
                                    map_reports)

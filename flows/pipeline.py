@@ -48,4 +48,5 @@ def pipeline_flow(registry: str | Path, warehouse: str | Path, years: list[int] 
     return run_pipeline(Path(registry), Path(warehouse), years,
                         progress=stderr_progress if progress else None,
                         report=report_task, publish=publish_year_task,
-                        map_reports=report_mapper(settings, report_task))
+                        map_reports=report_mapper(settings, report_task),
+                        slots=settings.worker_count)

@@ -68,3 +68,33 @@ def test_runner_settings_refuse_unknown_runners(monkeypatch):
     with pytest.raises(ValueError, match="unknown runner 'spark'"):
         RunnerSettings.from_env()
     assert RunnerSettings.from_env("dask", 2, "tcp://h:8786").dask_address == "tcp://h:8786"
+
+
+def test_reports_in_flight_share_at_most_slots_extraction_workers(tmp_path):
+    """A wide thread pool with 2 × workers reports in flight starts no more extraction
+    processes than there are workers (memory stays that of N workers)."""
+    import threading
+    import time
+
+    from hotline_budgets.flows.nightly import RunContext
+    from hotline_budgets.transform.catalog import load_catalog
+
+    ctx = RunContext(tmp_path, load_catalog(), {}, slots=2)
+    busy, peak, lock = [0], [0], threading.Lock()
+
+    def one_report():
+        with ctx.borrowed_extractor():
+            with lock:
+                busy[0] += 1
+                peak[0] = max(peak[0], busy[0])
+            time.sleep(0.05)
+            with lock:
+                busy[0] -= 1
+
+    threads = [threading.Thread(target=one_report) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 2 and len(ctx._made) == 2, (peak, len(ctx._made))
+    ctx.close()
