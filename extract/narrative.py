@@ -207,7 +207,9 @@ class AmountMention:
     path_depth: int | None = None  # depth (1–3) of the last marker inside the label, if any
     path_suffix: str | None = None  # the label text after that marker
     is_loose: bool = False  # a number printed on a line of its own, away from its words
-    part_of: AmountMention | None = None  # the amount this one is printed as a part of ("其中")
+    # the amount this one is printed as a part of ("A万元，其中：…"): its number among the section's
+    # amounts (0 = the first), or None
+    part_of: int | None = None
 
     @property
     def amount(self) -> Decimal:
@@ -342,13 +344,12 @@ class _SectionReader:
                 self.enter_path(match["level"], self.doc.text[max(label_start, last_marker_end):at])
                 last_marker_end = at + len(match.group(0))
             else:
-                mention = self.mention(label_start, at, match, last_marker_end, parts.parent)
-                parts.amount(at, mention)
-                events.append(mention)
+                events.append(self.mention(label_start, at, match, last_marker_end, parts.parent))
+                parts.amount(at)
         return PrintedSection(self.section.title, tuple(events))
 
     def mention(self, label_start: int, at: int, match: re.Match[str],
-                last_marker_end: int, part_of: AmountMention | None) -> AmountMention:
+                last_marker_end: int, part_of: int | None) -> AmountMention:
         """The amount at ``at`` with its label; a label reaching back over a marker prints a path."""
         raw = self.doc.text[label_start:at]
         depth = suffix = None
@@ -369,8 +370,9 @@ class _Parts:
     item_levels: dict[int, int]  # line offset → level of the enumerated item starting there
     level: int | None = None  # level of the item being read
     item_start: int = 0
-    last: tuple[int, AmountMention] | None = None  # the last amount read and its offset
-    parent: AmountMention | None = None
+    count: int = 0  # amounts read so far
+    last_at: int = -1  # offset of the last amount read
+    parent: int | None = None  # number of the amount the next ones are parts of
     parent_level: int | None = None
 
     def enter_item(self, at: int, level: int) -> None:
@@ -380,15 +382,15 @@ class _Parts:
 
     def open(self) -> None:
         """"其中": the last amount of the current item (if any) is the parent of what follows."""
-        if self.last is not None and self.last[0] >= self.item_start:
-            self.parent, self.parent_level = self.last[1], self.level
+        if self.count and self.last_at >= self.item_start:
+            self.parent, self.parent_level = self.count - 1, self.level
 
     def end_sentence(self, after: int) -> None:
         if self.parent is not None and self.parent_level is None and after not in self.item_levels:
             self.parent = None
 
-    def amount(self, at: int, mention: AmountMention) -> None:
-        self.last = (at, mention)
+    def amount(self, at: int) -> None:
+        self.count, self.last_at = self.count + 1, at
 
 
 def read_explanation(pages: list[str], rules: Layout | None = None) -> list[PrintedSection]:

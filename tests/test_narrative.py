@@ -238,6 +238,12 @@ def test_a_split_column_printed_as_a_part_of_another_column_is_not_stored_beside
     assert {k[4]: f.amount_wan for k, f in got.items()} == {
         "total": Decimal("100"), "basic": Decimal("60"), "project": Decimal("30"),
         "operating_expense": Decimal("10")}
+    # a comparison printed between the total and its "其中" is skipped: the parts are the total's
+    got = run("二、2024年度一般公共预算财政拨款支出决算情况\n本单位2024年度一般公共预算财政拨款支出"
+              "1,165.30万元，较2023年度决算数增加161.88万元，增长16.13%。其中：基本支出959.54万元，"
+              "项目支出205.76万元。")
+    assert {k[4]: f.amount_wan for k, f in got.items()} == {
+        "total": Decimal("1165.30"), "basic": Decimal("959.54"), "project": Decimal("205.76")}
 
 
 def test_the_parts_of_a_container_section_are_read_by_their_sub_headings():

@@ -9,7 +9,7 @@ tables print) turns 类/款/项 names into codes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -137,10 +137,18 @@ def subsections(section: PrintedSection, rules: Rules) -> list[PrintedSection]:
     levels = [e.level for e in section.events if isinstance(e, Subheading) and e.level is not None]
     outer = min(levels, default=None)
     parts: list[PrintedSection] = []
+    first = read = 0  # number of the part's first amount, of the amounts read
     for event in section.events:
         if isinstance(event, Subheading) and event.level == outer:
             parts.append(PrintedSection(event.text, ()))
-        elif parts:
+            first = read
+            continue
+        if isinstance(event, AmountMention):
+            read += 1
+            # numbered within its part; a part of an amount of another part is none
+            within = event.part_of - first if event.part_of is not None else -1
+            event = replace(event, part_of=within if within >= 0 else None)
+        if parts:
             parts[-1] = PrintedSection(parts[-1].title, (*parts[-1].events, event))
     return parts
 
@@ -193,7 +201,8 @@ class SectionFacts:
     notes: list[NarrativeNote] = field(default_factory=list)
     mention: AmountMention | None = None  # the amount being placed
     keep_zeros: bool = False  # "0万元" kept as a fact (consistency checks), not for line items
-    placed: dict[int, list[Fact]] = field(default_factory=dict)  # id(mention) → its facts
+    mentions: list[AmountMention] = field(default_factory=list)  # the amounts read so far
+    placed: dict[int, list[Fact]] = field(default_factory=dict)  # number of an amount → its facts
 
     @property
     def srules(self) -> StatementRules:
@@ -212,6 +221,7 @@ class SectionFacts:
             elif isinstance(event, Subheading):
                 self.subject = self.match_subject(event.text)
             else:
+                self.mentions.append(event)
                 self.on_amount(event)
         return self.facts
 
@@ -337,19 +347,28 @@ class SectionFacts:
         if self.is_misplaced_part(fact):
             return
         self.facts.append(fact)
-        if self.mention is not None:
-            self.placed.setdefault(id(self.mention), []).append(fact)
+        self.placed.setdefault(len(self.mentions) - 1, []).append(fact)
+
+    def parent_of(self, mention: AmountMention) -> int | None:
+        """The amount ``mention`` is a part of; a comparison printed between ("1,165.30万元，较上年
+        增加161.88万元。其中：基本支出…") is skipped, the parts are those of the amount before it."""
+        parent = mention.part_of
+        while parent is not None and parent > 0 and not label_candidates(
+                self.mentions[parent].label, self.rules, self.report_kind, self.fiscal_year):
+            parent -= 1
+        return parent
 
     def is_misplaced_part(self, fact: Fact) -> bool:
         """Split columns (基本支出, 项目支出, 经营支出 …) are parts of their row's total only: one
         printed as "其中" of another amount ("项目支出…其中：事业单位经营支出900万元") is a part of that
         amount, not a column beside it, so storing it would break total = sum of the columns."""
-        parent = self.mention.part_of if self.mention else None
         spec = load_statements().get(fact.statement)
-        if parent is None or spec is None or fact.measure not in spec.split_measures:
+        if (self.mention is None or self.mention.part_of is None or spec is None
+                or fact.measure not in spec.split_measures):
             return False
+        parent = self.parent_of(self.mention)
         return not any(f.statement == fact.statement and f.code == fact.code and f.item == fact.item
-                       and f.measure == "total" for f in self.placed.get(id(parent), []))
+                       and f.measure == "total" for f in self.placed.get(parent, []))
 
 
 # --------------------------------------------------------------------------- entry point
