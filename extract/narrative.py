@@ -36,7 +36,9 @@ class Layout:
 def load_layout(path: Path = LAYOUT_FILE) -> Layout:
     """Compile narrative_layout.yaml once."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    layout = {k: v if k.endswith("_chars") else re.compile(v) for k, v in data["layout"].items()}
+    layout = {k: v if k.endswith("_chars") else
+              [re.compile(p) for p in v] if isinstance(v, list) else re.compile(v)
+              for k, v in data["layout"].items()}
     label = dict(data["label"])
     for key in _LABEL_PATTERNS:
         label[key] = re.compile(label[key])
@@ -205,6 +207,9 @@ class AmountMention:
     path_depth: int | None = None  # depth (1–3) of the last marker inside the label, if any
     path_suffix: str | None = None  # the label text after that marker
     is_loose: bool = False  # a number printed on a line of its own, away from its words
+    # the amount this one is printed as a part of ("A万元，其中：…"): its number among the section's
+    # amounts (0 = the first), or None
+    part_of: int | None = None
 
     @property
     def amount(self) -> Decimal:
@@ -218,9 +223,11 @@ class SentenceEnd:
 
 @dataclass(frozen=True)
 class Subheading:
-    """A sub-heading line ("(二) 公务接待费"), its text cleaned."""
+    """A sub-heading line ("(二) 公务接待费"), its text cleaned, and the nesting level of its
+    enumerator (enumerator_levels; None when it has none of them)."""
 
     text: str
+    level: int | None = None
 
 
 Event = AmountMention | SentenceEnd | Subheading
@@ -259,18 +266,43 @@ class _SectionReader:
                     found.add(e)
         return sorted(found)
 
-    def raw_events(self) -> list[tuple[int, str, re.Match[str]]]:
-        """Path markers, amounts, sentence ends and sub-headings, in reading order."""
-        body = self.doc.text[self.section.start:self.section.end]
-        label, layout = self.rules.label, self.rules.layout
-        found = [(m.start(), "marker", m) for m in label["path_marker"].finditer(body)]
-        found += [(m.start(), "amount", m) for m in label["amount"].finditer(body)]
-        found += [(m.start(), "end", m) for m in re.finditer(re.escape(label["sentence_end"]), body)]
+    def item_levels(self) -> dict[int, int]:
+        """Offset of every enumerated line of the section → its nesting level (0 = outermost)."""
+        levels = {}
         for s, e in self.doc.lines:
             if self.section.start <= s < self.section.end:
-                m = layout["subheading_line"].match(self.doc.text[s:e])
+                level = next((i for i, p in enumerate(self.rules.layout["enumerator_levels"])
+                              if p.match(self.doc.text[s:e])), None)
+                if level is not None:
+                    levels[s] = level
+        return levels
+
+    def subheadings(self) -> list[tuple[int, str, Any]]:
+        """Sub-heading lines (event at their last character) and inline sub-headings (at their "。")."""
+        layout, found = self.rules.layout, []
+        for s, e in self.doc.lines:
+            if self.section.start <= s < self.section.end:
+                line = self.doc.text[s:e]
+                m = layout["subheading_line"].match(line)
                 if m:
-                    found.append((e - self.section.start - 1, "subheading", m))
+                    found.append((e - self.section.start - 1, "subheading", (s, m.group(0))))
+                elif m := layout["inline_subheading"].match(line):
+                    found.append((s + m.end() - 1 - self.section.start, "subheading",
+                                  (s, m.group(0)[:-1])))
+        return found
+
+    def raw_events(self) -> list[tuple[int, str, Any]]:
+        """Item starts, path markers, amounts, "其中", sentence ends and sub-headings, in reading order
+        (at one offset in that order: a sub-heading closed by "。" comes after that sentence end)."""
+        body = self.doc.text[self.section.start:self.section.end]
+        label = self.rules.label
+        found: list[tuple[int, str, Any]] = [
+            (s - self.section.start, "item", level) for s, level in self.item_levels().items()]
+        found += [(m.start(), "marker", m) for m in label["path_marker"].finditer(body)]
+        found += [(m.start(), "amount", m) for m in label["amount"].finditer(body)]
+        found += [(m.start(), "part", m) for m in re.finditer(re.escape(label["part_word"]), body)]
+        found += [(m.start(), "end", m) for m in re.finditer(re.escape(label["sentence_end"]), body)]
+        found += self.subheadings()
         return sorted(found, key=lambda ev: ev[0])
 
     def sentence_at(self, at: int) -> str:
@@ -293,22 +325,31 @@ class _SectionReader:
         bounds = self.boundaries()
         last_marker_end = self.section.start
         events: list[Event] = []
+        levels = self.item_levels()
+        parts = _Parts(levels)
         for pos, kind, match in self.raw_events():
             at = pos + self.section.start
             label_start = bounds[bisect.bisect_right(bounds, at) - 1]
-            if kind == "end":
+            if kind == "item":
+                parts.enter_item(at, match)
+            elif kind == "part":
+                parts.open()
+            elif kind == "end":
                 events.append(SentenceEnd())
+                parts.end_sentence(at + 1)
             elif kind == "subheading":
-                events.append(Subheading(clean_name(match.group(0), self.rules)))
+                line_start, text = match
+                events.append(Subheading(clean_name(text, self.rules), levels.get(line_start)))
             elif kind == "marker":
                 self.enter_path(match["level"], self.doc.text[max(label_start, last_marker_end):at])
                 last_marker_end = at + len(match.group(0))
             else:
-                events.append(self.mention(label_start, at, match, last_marker_end))
+                events.append(self.mention(label_start, at, match, last_marker_end, parts.parent))
+                parts.amount(at)
         return PrintedSection(self.section.title, tuple(events))
 
     def mention(self, label_start: int, at: int, match: re.Match[str],
-                last_marker_end: int) -> AmountMention:
+                last_marker_end: int, part_of: int | None) -> AmountMention:
         """The amount at ``at`` with its label; a label reaching back over a marker prints a path."""
         raw = self.doc.text[label_start:at]
         depth = suffix = None
@@ -317,7 +358,39 @@ class _SectionReader:
             marker = list(self.rules.label["path_marker"].finditer(raw))[-1]
             depth = LEVELS.index(marker["level"]) + 1
         return AmountMention(raw, match["num"], self.doc.page_of[at], self.sentence_at(at),
-                             tuple(self.path), depth, suffix, self.doc.is_loose(at))
+                             tuple(self.path), depth, suffix, self.doc.is_loose(at), part_of)
+
+
+@dataclass
+class _Parts:
+    """Which amount the amounts being read are parts of: "A万元…其中：…B万元" makes B a part of A
+    until the item A is printed in ends (an item of its level or an outer one starts), or — when A
+    is in no enumerated item — until its sentence ends without an enumerated line following."""
+
+    item_levels: dict[int, int]  # line offset → level of the enumerated item starting there
+    level: int | None = None  # level of the item being read
+    item_start: int = 0
+    count: int = 0  # amounts read so far
+    last_at: int = -1  # offset of the last amount read
+    parent: int | None = None  # number of the amount the next ones are parts of
+    parent_level: int | None = None
+
+    def enter_item(self, at: int, level: int) -> None:
+        if self.parent is not None and self.parent_level is not None and level <= self.parent_level:
+            self.parent = None
+        self.level, self.item_start = level, at
+
+    def open(self) -> None:
+        """"其中": the last amount of the current item (if any) is the parent of what follows."""
+        if self.count and self.last_at >= self.item_start:
+            self.parent, self.parent_level = self.count - 1, self.level
+
+    def end_sentence(self, after: int) -> None:
+        if self.parent is not None and self.parent_level is None and after not in self.item_levels:
+            self.parent = None
+
+    def amount(self, at: int) -> None:
+        self.count, self.last_at = self.count + 1, at
 
 
 def read_explanation(pages: list[str], rules: Layout | None = None) -> list[PrintedSection]:

@@ -21,6 +21,7 @@ from hotline_budgets.transform.catalog_derive import (
     current_references,
     derive,
     read_evidence,
+    table_classification,
     text_layer_codes,
     usable,
 )
@@ -95,6 +96,38 @@ def test_misread_headers_and_codes_under_no_cited_class_are_no_evidence():
         ev("2010301", "行政运行", "c", "丙")])
     assert "114" not in rows and rows["2010301"]["name"] == "行政运行"
     assert rows["2010301"]["status"] == "single_report" and conflicts == []
+
+
+def test_digits_that_are_no_code_of_their_classification_are_no_evidence():
+    # Xi'an: an economic 30101 in a row read as a function code, a header taken for its name
+    rows, conflicts = rows_by_code([
+        ev("30101", "基本工资", "a", "甲"), ev("30101", "基本工资", "b", "乙"),
+        ev("301", "预算数", "a", "甲"), ev("2010301", "行政运行", "c", "丙")])
+    assert set(rows) & {"301", "30101"} == set() and "2010301" in rows
+    econ = [ev("30101", "基本工资", "a", "甲", cls="economic"), ev("30101", "基本工资", "b", "乙",
+                                                              cls="economic")]
+    assert len(usable(econ, classes_only())) == 2
+
+
+def test_a_table_code_is_of_the_classification_its_statement_is_keyed_by_when_misread():
+    row = {"classification": "function", "code": "30101", "statement": "general_budget_basic_economic"}
+    assert table_classification(row) == "economic"
+    # the reader's classification stands when the digits fit it
+    assert table_classification(row | {"code": "2010301"}) == "function"
+    # a function-keyed table does not make an economic code a function one: it stays misread
+    assert table_classification(row | {"statement": "summary"}) == "function"
+
+
+def test_row_labels_cut_names_and_reordered_wraps_are_no_names():
+    rows, conflicts = rows_by_code([
+        ev("2080505", "机关事业单位基本养老保险缴费支出", "a", "甲"),
+        ev("2080505", "机关事业单位基本养老保险缴费支出", "b", "乙"),
+        ev("2080505", "险缴费支出机关事业单位基本养老保", "c", "丙"),  # wrapped lines out of order
+        ev("2080505", "机关事业单位基本养老", "d", "丁"),  # cut short
+        ev("2290402", "年初结转和结余", "e", "戊"),  # a summary row label in the name column
+    ])
+    assert rows["2080505"]["name"] == "机关事业单位基本养老保险缴费支出" and conflicts == []
+    assert "2290402" not in rows
 
 
 def test_reference_rows_stay_and_count_their_evidence():

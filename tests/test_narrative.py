@@ -203,3 +203,61 @@ def test_extract_finds_printed_names_and_amounts_without_meaning():
     assert section.title.startswith("五、一般公共预算财政拨款支出决算")
     assert mention.path == ("一般公共服务", "财政事务", "行政运行")
     assert (mention.label, mention.amount_text, mention.page) == ("年初预算为", "12.5", 1)
+
+
+def test_a_category_printed_as_the_first_sentence_of_its_item_names_the_next_amounts():
+    # Beijing: "（一）因公出国（境）费用。2026年预算数165.8万元，…" — the category is its own sentence
+    body = ("第三部分 2026年部门预算情况说明\n四、财政拨款“三公”经费预算情况说明\n"
+            "2026年财政拨款“三公”经费预算489.39万元，比2025年增加5.62万元。其中：\n"
+            "（一）因公出国（境）费用。2026年预算数165.8万元，主要用于交流合作。\n"
+            "（二）公务接待费。2026年预算数15.86万元，主要用于来访接待。\n"
+            "（三）公务用车购置和运行维护费。2026年预算数\n"
+            "307.73万元，包括公务用车购置费预算157.51万元、公务\n用车运行维护费预算150.22万元。")
+    got = run("", report_kind="budget", fiscal_year=2026, pages=[body])
+    assert {k[3]: f.amount_wan for k, f in got.items()} == {
+        "three_public.total": Decimal("489.39"), "three_public.travel_abroad": Decimal("165.8"),
+        "three_public.reception": Decimal("15.86"), "three_public.vehicles": Decimal("307.73"),
+        "three_public.vehicle_purchase": Decimal("157.51"),
+        "three_public.vehicle_operation": Decimal("150.22")}
+    assert all(k[4] == "budget" for k in got)
+
+
+def test_a_split_column_printed_as_a_part_of_another_column_is_not_stored_beside_it():
+    # "项目支出…其中：1.事业单位经营支出900万元": a part of 项目支出, not a column next to it
+    body = ("第三部分 2026年部门预算情况说明\n三、支出预算情况说明\n"
+            "2026年支出预算1000.00万元，比2025年减少5万元。\n"
+            "（一）基本支出。基本支出预算100.00万元，占本年支出预算10%。\n"
+            "（二）项目支出。项目支出预算900.00万元，占本年支出预算90%。其中：\n"
+            "1.事业单位经营支出50.00万元。\n2.上缴上级支出0万元。\n"
+            "（三）年终结转结余资金0万元。")
+    got = run("", report_kind="budget", fiscal_year=2026, pages=[body])
+    assert {k[4] for k in got} == {"total"}
+    # parts of the row's total are its columns
+    got = run("三、支出决算情况说明\n本年支出100万元，其中：基本支出60万元，项目支出30万元，"
+              "经营支出10万元。")
+    assert {k[4]: f.amount_wan for k, f in got.items()} == {
+        "total": Decimal("100"), "basic": Decimal("60"), "project": Decimal("30"),
+        "operating_expense": Decimal("10")}
+    # a comparison printed between the total and its "其中" is skipped: the parts are the total's
+    got = run("二、2024年度一般公共预算财政拨款支出决算情况\n本单位2024年度一般公共预算财政拨款支出"
+              "1,165.30万元，较2023年度决算数增加161.88万元，增长16.13%。其中：基本支出959.54万元，"
+              "项目支出205.76万元。")
+    assert {k[4]: f.amount_wan for k, f in got.items()} == {
+        "total": Decimal("1165.30"), "basic": Decimal("959.54"), "project": Decimal("205.76")}
+
+
+def test_the_parts_of_a_container_section_are_read_by_their_sub_headings():
+    # Xi'an 2019: the statements are explained under "七、2019年部门预算收支说明"
+    body = ("六、部门预算绩效目标说明\n涉及一般公共预算当年拨款203091.65万元。\n"
+            "七、2019年部门预算收支说明\n（一）收支预算总体情况\n"
+            "2019年部门预算收入203091.65万元，其中一般公共预算拨款收入203091.65万元。\n"
+            "（三）一般公共预算拨款支出明细情况\n1.一般共公预算当年拨款规模变化情况。\n"
+            "本部门2019年一般公共预算支出203091.65万元，较上年增加69010.99万元。\n"
+            "（六）“三公”经费等预算情况\n1、“三公”经费预算18.6万元；其中：公务接待费8.6万元。\n"
+            "八、专业名词解释\n“三公”经费预算5万元。")
+    got = run("", report_kind="budget", fiscal_year=2019, pages=[body])
+    assert {(k[0], k[3]): f.amount_wan for k, f in got.items()} == {
+        ("summary", "income.general_budget"): Decimal("203091.65"),
+        ("general_budget_expenditure", "grand_total"): Decimal("203091.65"),
+        ("three_public", "three_public.total"): Decimal("18.6"),
+        ("three_public", "three_public.reception"): Decimal("8.6")}

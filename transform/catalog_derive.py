@@ -50,7 +50,16 @@ def evidence_rules(path: Path = RULES_FILE) -> dict:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     return raw | {"text_code": re.compile(raw["text_code"]),
                   "not_a_name_start": re.compile(raw["not_a_name_start"]),
-                  "header_names": frozenset(raw["header_names"])}
+                  "header_names": frozenset(raw["header_names"]),
+                  "row_labels": _row_labels() if raw.get("row_labels_are_no_names") else (),
+                  "code_shapes": {cls: re.compile(p) for cls, p in raw["code_shapes"].items()}}
+
+
+def _row_labels() -> tuple[re.Pattern[str], ...]:
+    """The whole-label patterns of the summary rows without a code (transform/labels.yaml
+    row_items: 年初结转和结余, 本年收入合计 …): a row label is never a code's name."""
+    labels = yaml.safe_load((Path(__file__).parent / "labels.yaml").read_text(encoding="utf-8"))
+    return tuple(re.compile(r["pattern"]) for side in labels["row_items"].values() for r in side)
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,37 @@ def text_layer_codes(pages: list[str]) -> list[tuple[str, str, str, int]]:
     return found
 
 
+def table_classification(row: dict) -> str:
+    """What a code printed in a table's rows is: the reader's classification when the digits fit
+    it, else the one its statement is keyed by (statements.yaml ``codes``: a 30101 of a
+    基本支出经济分类表 read as a function code is economic)."""
+    from hotline_budgets.statements import load_statements
+
+    shapes = evidence_rules()["code_shapes"]
+    if shapes[row["classification"]].fullmatch(row["code"]):
+        return row["classification"]
+    spec = load_statements().get(row.get("statement") or "")
+    return spec.codes if spec is not None else row["classification"]
+
+
+def is_misread(e: Evidence) -> bool:
+    """A pair that is a misread table, not a code's name (catalog_evidence.yaml): a header or a
+    measure taken for the name, or a code whose digits are no code of its classification."""
+    rules = evidence_rules()
+    shape = rules["code_shapes"].get(e.classification)
+    return (e.printed_name in rules["header_names"] or shape is None or not shape.fullmatch(e.code)
+            or any(p.search(e.printed_name) for p in rules["row_labels"]))
+
+
+def cut_or_reordered(weights: dict[str, int]) -> set[str]:
+    """Names of one code that are another of its names misread: cut short (a proper prefix:
+    "大型修" of "大型修缮") or with its wrapped lines out of order (a rotation of a name printed by
+    more entities: "险缴费支出机关事业单位基本养老保" of "机关事业单位基本养老保险缴费支出").
+    ``weights``: name → entities printing it."""
+    return {n for n in weights for m in weights if n != m and (
+        m.startswith(n) or (len(n) == len(m) and n in m + m and weights[m] > weights[n]))}
+
+
 def collect_evidence(registries: Iterable[Path], catalog: Catalog | None = None) -> list[Evidence]:
     """Process every report of the registries; their printed code + name pairs."""
     from hotline_budgets.extract.fetch import FetchError, fetch_report
@@ -104,7 +144,7 @@ def collect_evidence(registries: Iterable[Path], catalog: Catalog | None = None)
                     continue
                 result = process_report(entry, fetched, catalog)
                 for c in result.codes_seen:
-                    rows.append(Evidence(c["classification"], c["code"],
+                    rows.append(Evidence(table_classification(c), c["code"],
                                          normalize_name(c["printed_name"] or ""), entry.report_id,
                                          entry.entity_name, entry.fiscal_year, "table", c["page"]))
                 try:
@@ -148,14 +188,15 @@ def reference_rows(rows: list[dict]) -> dict[str, dict]:
 
 
 def usable(evidence: list[Evidence], references: dict[str, dict[str, dict]]) -> list[Evidence]:
-    """The evidence the derivation uses (catalog_evidence.yaml): no header taken for a name, the
-    table's pair over the text layer's, no code under a class no source cites."""
+    """The evidence the derivation uses (catalog_evidence.yaml): no misread pair (a header taken
+    for a name, digits of no code of the classification), the table's pair over the text layer's,
+    no code under a class no source cites."""
     rules = evidence_rules()
     in_tables = {(e.report_id, e.classification, e.code) for e in evidence
-                 if e.source == "table" and e.printed_name not in rules["header_names"]}
+                 if e.source == "table" and not is_misread(e)}
     kept = []
     for e in evidence:
-        if e.printed_name in rules["header_names"]:
+        if is_misread(e):
             continue
         if (rules["table_wins_over_text"] and e.source == "text"
                 and (e.report_id, e.classification, e.code) in in_tables):
@@ -174,6 +215,13 @@ def derive(evidence: list[Evidence], references: dict[str, dict[str, dict]],
     for e in usable(evidence, references):
         if len(e.code) in LEVELS.get(e.classification, {}):
             by_code[(e.classification, e.code)][catalog.canonical(e.printed_name)].append(e)
+    for (cls, code), names in by_code.items():
+        ref = references.get(cls, {}).get(code)
+        weights = {n: len({e.entity_name for e in seen}) for n, seen in names.items()}
+        if ref:  # the cited name outweighs every printed one
+            weights[catalog.canonical(ref["name"])] = len(evidence) + 1
+        for misread in cut_or_reordered(weights) & set(names):
+            del names[misread]
     tables: dict[str, list[dict]] = {}
     conflicts: list[dict] = []
     for cls in ("function", "economic"):

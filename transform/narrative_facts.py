@@ -9,7 +9,7 @@ tables print) turns 类/款/项 names into codes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -28,6 +28,7 @@ from hotline_budgets.extract.narrative import (
     load_layout,
     read_explanation,
 )
+from hotline_budgets.statements import load_statements
 from hotline_budgets.transform.catalog import Catalog, NameResolver
 from hotline_budgets.transform.facts import Fact
 
@@ -66,6 +67,7 @@ class Rules:
     label: dict[str, Any]  # reject_words, year_tolerance, coded
     sections: tuple[tuple[str | None, tuple[str, ...]], ...]
     statements: dict[str, StatementRules]
+    containers: tuple[str, ...] = ()  # titles of sections read by their sub-headings
 
 
 def _full(pattern: str) -> re.Pattern[str]:
@@ -100,7 +102,7 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
     label["coded"] = [re.compile(c) for c in (coded if isinstance(coded, list) else [coded])]
     sections = tuple((s["statement"], tuple(s["keywords"])) for s in data["sections"])
     statements = {name: _statement_rules(raw) for name, raw in data["statements"].items()}
-    return Rules(load_layout(), label, sections, statements)
+    return Rules(load_layout(), label, sections, statements, tuple(data.get("containers") or ()))
 
 
 def _measure_for(spec: Any, report_kind: str) -> str | None:
@@ -108,12 +110,47 @@ def _measure_for(spec: Any, report_kind: str) -> str | None:
     return spec.get(report_kind) if isinstance(spec, dict) else spec
 
 
-def section_statement(title: str, rules: Rules) -> str | None:
-    """The statement a section explains, from the words of its title (first matching entry wins)."""
+_NO_ENTRY = "?"
+
+
+def _section_entry(title: str, rules: Rules) -> str | None:
+    """The statement of the first entry with a keyword in ``title``; ``_NO_ENTRY`` when none has."""
     for statement, keywords in rules.sections:
         if any(k in title for k in keywords):
             return statement
-    return None
+    return _NO_ENTRY
+
+
+def section_statement(title: str, rules: Rules) -> str | None:
+    """The statement a section explains, from the words of its title (first matching entry wins)."""
+    statement = _section_entry(title, rules)
+    return None if statement == _NO_ENTRY else statement
+
+
+def subsections(section: PrintedSection, rules: Rules) -> list[PrintedSection]:
+    """A section as read: itself, or — when its title names no entry but a container ("七、2019年
+    部门预算收支说明") — the parts between its outermost sub-headings, each titled by its sub-heading
+    (a nested "1.一般公共预算当年拨款规模变化情况。" stays inside its part)."""
+    title = section.title
+    if _section_entry(title, rules) != _NO_ENTRY or not any(c in title for c in rules.containers):
+        return [section]
+    levels = [e.level for e in section.events if isinstance(e, Subheading) and e.level is not None]
+    outer = min(levels, default=None)
+    parts: list[PrintedSection] = []
+    first = read = 0  # number of the part's first amount, of the amounts read
+    for event in section.events:
+        if isinstance(event, Subheading) and event.level == outer:
+            parts.append(PrintedSection(event.text, ()))
+            first = read
+            continue
+        if isinstance(event, AmountMention):
+            read += 1
+            # numbered within its part; a part of an amount of another part is none
+            within = event.part_of - first if event.part_of is not None else -1
+            event = replace(event, part_of=within if within >= 0 else None)
+        if parts:
+            parts[-1] = PrintedSection(parts[-1].title, (*parts[-1].events, event))
+    return parts
 
 
 def label_candidates(raw: str, rules: Rules, report_kind: str, fiscal_year: int) -> list[str]:
@@ -164,6 +201,8 @@ class SectionFacts:
     notes: list[NarrativeNote] = field(default_factory=list)
     mention: AmountMention | None = None  # the amount being placed
     keep_zeros: bool = False  # "0万元" kept as a fact (consistency checks), not for line items
+    mentions: list[AmountMention] = field(default_factory=list)  # the amounts read so far
+    placed: dict[int, list[Fact]] = field(default_factory=dict)  # number of an amount → its facts
 
     @property
     def srules(self) -> StatementRules:
@@ -182,6 +221,7 @@ class SectionFacts:
             elif isinstance(event, Subheading):
                 self.subject = self.match_subject(event.text)
             else:
+                self.mentions.append(event)
                 self.on_amount(event)
         return self.facts
 
@@ -298,11 +338,37 @@ class SectionFacts:
 
     def add(self, statement: str, classification: str, code: str | None, item: str | None,
             measure: str | None, amount: Decimal, name: str, page: int) -> None:
-        """Record one fact (none when the rule has no measure for this report kind)."""
+        """Record one fact (none when the rule has no measure for this report kind, or when a split
+        column is printed as a part of something other than its row's total)."""
         if measure is None:
             return
-        self.facts.append(Fact(statement, classification, code, item, measure, amount, name, page,
-                               "narrative", source_text=self.mention.sentence if self.mention else None))
+        fact = Fact(statement, classification, code, item, measure, amount, name, page, "narrative",
+                    source_text=self.mention.sentence if self.mention else None)
+        if self.is_misplaced_part(fact):
+            return
+        self.facts.append(fact)
+        self.placed.setdefault(len(self.mentions) - 1, []).append(fact)
+
+    def parent_of(self, mention: AmountMention) -> int | None:
+        """The amount ``mention`` is a part of; a comparison printed between ("1,165.30万元，较上年
+        增加161.88万元。其中：基本支出…") is skipped, the parts are those of the amount before it."""
+        parent = mention.part_of
+        while parent is not None and parent > 0 and not label_candidates(
+                self.mentions[parent].label, self.rules, self.report_kind, self.fiscal_year):
+            parent -= 1
+        return parent
+
+    def is_misplaced_part(self, fact: Fact) -> bool:
+        """Split columns (基本支出, 项目支出, 经营支出 …) are parts of their row's total only: one
+        printed as "其中" of another amount ("项目支出…其中：事业单位经营支出900万元") is a part of that
+        amount, not a column beside it, so storing it would break total = sum of the columns."""
+        spec = load_statements().get(fact.statement)
+        if (self.mention is None or self.mention.part_of is None or spec is None
+                or fact.measure not in spec.split_measures):
+            return False
+        parent = self.parent_of(self.mention)
+        return not any(f.statement == fact.statement and f.code == fact.code and f.item == fact.item
+                       and f.measure == "total" for f in self.placed.get(parent, []))
 
 
 # --------------------------------------------------------------------------- entry point
@@ -329,7 +395,7 @@ def narrative_facts(sections: list[PrintedSection], *, report_kind: str, fiscal_
     resolver = NameResolver(catalog, dict(printed_codes or {}), fiscal_year)
     facts: list[Fact] = []
     notes: list[NarrativeNote] = []
-    for section in sections:
+    for section in (part for printed in sections for part in subsections(printed, rules)):
         statement = section_statement(section.title, rules)
         if statement is None or statement not in rules.statements:
             continue
