@@ -66,37 +66,58 @@ def page_count(registry: Path) -> int:
     return total
 
 
-def _tree_rss(pid: int) -> tuple[int, int]:
-    """(sum, max) RSS in bytes over the process and its descendants."""
+def _role(proc, root_pid: int) -> str:
+    """Which part of a run a process is: the flow itself, an extraction worker, or other
+    (Prefect's server and anything else it starts)."""
+    import psutil
+
+    if proc.pid == root_pid:
+        return "flow"
+    try:
+        cmd = " ".join(proc.cmdline())
+    except psutil.Error:
+        return "other"
+    return "worker" if "hotline_budgets.flows.isolation" in cmd else "other"
+
+
+def _tree_rss(pid: int) -> tuple[int, dict[str, int]]:
+    """Summed RSS in bytes over the process and its descendants, and the largest RSS per role."""
     import psutil
 
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0, 0
-    sizes = []
+        return 0, {}
+    total, largest = 0, {}
     for p in procs:
         try:
-            sizes.append(p.memory_info().rss)
+            rss = p.memory_info().rss
         except psutil.Error:
-            pass
-    return sum(sizes), max(sizes, default=0)
+            continue
+        total += rss
+        role = _role(p, pid)
+        largest[role] = max(largest.get(role, 0), rss)
+    return total, largest
 
 
 def run_cli(registry: Path, warehouse: Path, extra: list[str]) -> dict:
-    """One ``hotline-budgets run`` subprocess: wall, exit code, peak tree/largest RSS (MB)."""
+    """One ``hotline-budgets run`` subprocess: wall, exit code, peak RSS (MB) of the process
+    tree, of its largest process and of each role (flow / extraction worker / other)."""
     cmd = [sys.executable, "-m", "hotline_budgets.cli", "run", "--registry", str(registry),
            "--warehouse", str(warehouse), *extra]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = [0, 0]
+    peak_total = [0]
+    peak_role: dict[str, int] = {}
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
             total, largest = _tree_rss(proc.pid)
-            peak[0], peak[1] = max(peak[0], total), max(peak[1], largest)
+            peak_total[0] = max(peak_total[0], total)
+            for role, rss in largest.items():
+                peak_role[role] = max(peak_role.get(role, 0), rss)
             stop.wait(0.1)
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -106,7 +127,13 @@ def run_cli(registry: Path, warehouse: Path, extra: list[str]) -> dict:
     wall = time.perf_counter() - t0
     if proc.returncode not in (0, 3):
         print(err[-2000:], file=sys.stderr)
-    return {"wall": wall, "rc": proc.returncode, "tree_mb": peak[0] / 2**20, "largest_mb": peak[1] / 2**20}
+    roles = {role: rss / 2**20 for role, rss in peak_role.items()}
+    return {"wall": wall, "rc": proc.returncode, "tree_mb": peak_total[0] / 2**20,
+            "largest_mb": max(roles.values(), default=0.0), "roles_mb": roles}
+
+
+def _roles(run: dict) -> str:
+    return "peak MB " + " ".join(f"{r} {mb:.0f}" for r, mb in sorted(run["roles_mb"].items()))
 
 
 def run_plain(registry: Path, warehouse: Path, workers: int) -> dict:
@@ -190,10 +217,10 @@ def main() -> None:
             statuses[r["status"]] = statuses.get(r["status"], 0) + 1
         print(f"{f'cli w={workers}':14} {full['wall']:8.1f} {pages / full['wall']:8.1f}"
               f" {60 * reports / full['wall']:8.1f} {full['tree_mb']:8.0f} {full['largest_mb']:7.0f}"
-              f"  flow {summary['seconds']:.1f} s, rc {full['rc']}, {statuses}")
+              f"  flow {summary['seconds']:.1f} s, rc {full['rc']}, {statuses}; {_roles(full)}")
         noop = run_cli(registry, wh, extra)
         print(f"{f'noop w={workers}':14} {noop['wall']:8.1f} {'':8} {'':8} {noop['tree_mb']:8.0f}"
-              f" {noop['largest_mb']:7.0f}  rc {noop['rc']}")
+              f" {noop['largest_mb']:7.0f}  rc {noop['rc']}; {_roles(noop)}")
         if not args.skip_plain:
             plain = run_plain(registry, work / f"plain-{workers}", workers)
             overhead = full["wall"] - plain["wall"]

@@ -55,19 +55,33 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_duckdb(tables: dict[str, pa.Table], path: Path) -> None:
-    """A fresh database with the declared DDL, filled from Arrow, the views of views.sql, and
-    COMMENT ON every table, view and column (the schema's descriptions, so an analyst reads them
-    in DuckDB itself)."""
+TableSource = pa.Table | list[Path]  # rows in memory, or Parquet files read by DuckDB itself
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, source: TableSource) -> None:
+    """Fill a declared table from Arrow, or from Parquet files in their order (DuckDB streams
+    them, so the all-years database never holds every year in this process's memory)."""
+    if isinstance(source, pa.Table):
+        con.register("incoming", source)
+        con.execute(f"INSERT INTO {name} SELECT * FROM incoming")
+        con.unregister("incoming")
+    elif source:
+        files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in source)
+        con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM read_parquet([{files}], union_by_name = true)")
+
+
+def write_duckdb(tables: dict[str, TableSource], path: Path) -> None:
+    """A fresh database with the declared DDL, filled from Arrow or Parquet files, the views of
+    views.sql, and COMMENT ON every table, view and column (the schema's descriptions, so an
+    analyst reads them in DuckDB itself)."""
     schema, views = load_schema(), load_views()
     path.unlink(missing_ok=True)
     con = duckdb.connect(str(path))
     try:
+        con.execute("SET preserve_insertion_order = true")  # rows in file order: deterministic
         for name, table in tables.items():
             con.execute(schema[name].duckdb_ddl())
-            con.register("incoming", table)
-            con.execute(f"INSERT INTO {name} SELECT * FROM incoming")
-            con.unregister("incoming")
+            _insert(con, name, table)
             for statement in comment_statements(schema[name]):
                 con.execute(statement)
         for statement in view_statements():
@@ -80,7 +94,7 @@ def write_duckdb(tables: dict[str, pa.Table], path: Path) -> None:
         con.close()
 
 
-def write_duckdb_atomic(tables: dict[str, pa.Table], path: Path) -> None:
+def write_duckdb_atomic(tables: dict[str, TableSource], path: Path) -> None:
     tmp = _tmp(path)
     write_duckdb(tables, tmp)
     os.replace(tmp, path)
@@ -194,19 +208,16 @@ def publish_all_years(warehouse: Path, yearless: set[str],
     """
     schema = load_schema()
     extra = extra or {}
-    merged: dict[str, list[pa.Table]] = {name: [] for name in schema if name not in extra}
+    merged: dict[str, TableSource] = {name: [] for name in schema if name not in extra}
     for name, table in (current or {}).items():
-        merged[name].append(table)
+        merged[name] = table
     for year in published_years(warehouse):
         year_dir = (warehouse / str(year)).resolve()  # one version, even if switched meanwhile
-        for name in merged:
+        for name, parts in merged.items():
             path = year_dir / f"{name}.parquet"
-            if path.exists() and (name not in yearless or not merged[name]):
-                merged[name].append(pq.read_table(path, schema=schema[name].arrow_schema()))
-    tables = {
-        name: pa.concat_tables(parts) if parts else schema[name].to_arrow([])
-        for name, parts in merged.items()
-    } | extra
+            if isinstance(parts, list) and path.exists() and (name not in yearless or not parts):
+                parts.append(path)
+    tables = merged | extra
     path = warehouse / ALL_YEARS_DB
     write_duckdb_atomic(tables, path)
     manifest = warehouse / VERSIONS / ALL_YEARS_MANIFEST

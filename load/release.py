@@ -104,6 +104,9 @@ def all_years(by_year: dict[int, dict[str, pa.Table]]) -> dict[str, pa.Table]:
 # --- writing the forms of the data ----------------------------------------------------------
 
 
+CSV_BATCH_ROWS = 20_000
+
+
 def _csv_value(value) -> str:
     if value is None:
         return ""
@@ -121,8 +124,9 @@ def write_csv(table: pa.Table, path: Path) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(table.column_names)
-        for row in table.to_pylist():
-            writer.writerow([_csv_value(v) for v in row.values()])
+        for batch in table.to_batches(max_chunksize=CSV_BATCH_ROWS):  # never all rows as Python
+            for row in batch.to_pylist():
+                writer.writerow([_csv_value(v) for v in row.values()])
 
 
 def view_tables(db: Path) -> dict[str, pa.Table]:
