@@ -79,6 +79,7 @@ class LabelBook:
     fund_parent_rows: re.Pattern[str]
     fund_items: tuple[str, ...]
     ignored_column_rules: list[Rule] = field(default_factory=list)
+    measure_rows: list[Rule] = field(default_factory=list)  # a row label naming the measure
 
 
 @cache
@@ -114,6 +115,7 @@ def load_labels(path: Path = LABELS_FILE) -> LabelBook:
         other_period=re.compile(data["other_period"]),
         fund_parent_rows=re.compile(data["fund_parent_rows"]),
         fund_items=tuple(data["fund_items"]),
+        measure_rows=rules(data.get("measure_rows", []), "measure"),
         ignored_column_rules=[
             Rule(re.compile(e if isinstance(e, str) else e["pattern"]), "ignore",
                  frozenset(() if isinstance(e, str) else e.get("statements", [])))
@@ -236,7 +238,12 @@ def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
         if last and book.label_columns["ignore"].search(last):
             continue
         kind = None
+        # A header under 其中 names a part of another amount (其中：专项资金/列入部门预算的项目):
+        # never a label column, whatever word it ends in.
+        part_of = any(_SUBITEM_PREFIX.match(seg) for seg in rest)
         for name in ("unit", "year", "code", "name"):
+            if part_of:
+                break
             if last and name in book.label_columns and book.label_columns[name].search(last):
                 kind = name
                 break
@@ -442,6 +449,11 @@ def _transposed_income(label: str, book: LabelBook) -> tuple | str:
     return RowVerdict.IGNORE
 
 
+def _measure_row(label: str, statement: str, book: LabelBook) -> str | None:
+    """The measure a row label names (a 三公 决算 table printing 预算数 / 决算数 rows)."""
+    return next((r.value for r in book.measure_rows if r.applies(statement, compact(label))), None)
+
+
 class _UnitRows:
     """Rows per budget unit (预算单位 / 单位名称 column).
 
@@ -523,6 +535,8 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                 row_key = (cls, code, None)
             elif has_label and group.subname_col is not None and table.statement == "income":
                 row_key = _transposed_income(name, book)
+            elif has_label and (by_row := _measure_row(name, table.statement, book)):
+                row_key = ("item", None, None, by_row)  # items from the columns
             elif (has_label and _TOTAL_LABEL.match(name) and group.side is None
                   and table.statement != "three_public"):
                 row_key = ("item", None, "grand_total")
