@@ -122,9 +122,15 @@ def _strip_caption_rows(grid: list[list[str]]) -> tuple[list[list[str]], str]:
     return kept, "\n".join(caption)
 
 
+_ENUMERATED_ROW = re.compile(r"^[一二三四五六七八九十]+、\S{2,}")
+
+
 def split_header(grid: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
+    """(header rows, body rows): the body starts at the first row that prints an amount, a
+    code or a total, or an enumerated row label (十八、粮油物资储备支出 on a continuation page
+    whose first rows are blank): a column header names columns, it never numbers items."""
     for i, row in enumerate(grid):
-        if is_data_row(row):
+        if is_data_row(row) or (i and any(_ENUMERATED_ROW.match(compact(c)) for c in row if c)):
             return grid[:i], grid[i:]
     return grid, []
 

@@ -85,7 +85,8 @@ def test_report_meets_the_yardstick(real2026, report_id):
     presence = {s["statement"]: s for s in result.statements}
     assert all(s["presence"] in ("table", "empty", "narrative_only", "absent")
                for s in presence.values())
-    checks = evaluate_identities(load_schema()["line_items"].to_arrow(result.line_items))
+    checks = evaluate_identities(load_schema()["line_items"].to_arrow(result.line_items),
+                                 result.unit_rows, result.stated_zeros)
     with_data = {st for st, s in presence.items() if s["presence"] == "table"}
     evaluated = {c["statement"] for c in checks}
     assert with_data <= evaluated | {"execution"}, f"no identity evaluated on {with_data - evaluated}"
