@@ -272,6 +272,7 @@ def scan_ruled(pdf: pdfplumber.PDF, page_numbers: set[int],
                     current = None
                     continue
                 header, body = split_header(grid)
+                unglue_labels(body)
                 n_cols = len(grid[0])
                 current = RawTable(
                     statement=statement,
@@ -291,6 +292,23 @@ def scan_ruled(pdf: pdfplumber.PDF, page_numbers: set[int],
     return scan
 
 
+_GLUED = re.compile(r"^([\u4e00-\u9fff（）()、]+)\s*"
+                    r"(-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+|-?\d{1,3}(?:,\d{3})+)$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def unglue_labels(body: list[list[str]]) -> None:
+    """A wrapped name's last line printed into the next cell, glued to its amount
+    ('机关事业单位职业年金' | '缴费支出43608.96'): the words go back to the name, the amount stays."""
+    for row in body:
+        for j in range(1, len(row)):
+            left, cell = compact(row[j - 1] or ""), compact(row[j] or "")
+            m = _GLUED.match(cell)
+            if m and _CJK.search(left) and not _GLUED.match(left):
+                row[j - 1] = left + m.group(1)
+                row[j] = m.group(2)
+
+
 def _continue_table(current: RawTable, grid: list[list[str]], col_x: list[float | None],
                     page_no: int) -> None:
     """Append a continuation page; a repeated header is recognised and dropped.
@@ -299,6 +317,7 @@ def _continue_table(current: RawTable, grid: list[list[str]], col_x: list[float 
     aligned to the first page's columns by x position.
     """
     _, body = split_header(grid)
+    unglue_labels(body)
     n = len(current.column_paths)
     if body and len(body[0]) != n:
         aligned = []

@@ -233,12 +233,13 @@ WHERE g.report_id NOT IN (SELECT report_id FROM other);
 -- every column the units add up to the row they are under — the total, or their department
 -- when its code heads theirs (122001 under 122). The rows are no line items (SCHEMA has no unit
 -- key); transform keeps them as ReportResult.unit_rows. A blank cell is zero.
-WITH heads AS (SELECT report_id, statement, unit, "column", sum(amount_wan) AS amount
-               FROM unit_rows GROUP BY ALL),
+WITH u AS (SELECT * FROM unit_rows WHERE statement IN (SELECT statement FROM identity_statements
+                                                      WHERE family = 'unit_rows')),
+heads AS (SELECT report_id, statement, unit, "column", sum(amount_wan) AS amount FROM u GROUP BY ALL),
 kids AS (SELECT report_id, statement, parent, "column", sum(amount_wan) AS s, count(*) AS n
-         FROM unit_rows WHERE parent IS NOT NULL GROUP BY ALL),
-families AS (SELECT DISTINCT report_id, statement, parent FROM unit_rows WHERE parent IS NOT NULL),
-columns_ AS (SELECT DISTINCT report_id, statement, "column" FROM unit_rows)
+         FROM u WHERE parent IS NOT NULL GROUP BY ALL),
+families AS (SELECT DISTINCT report_id, statement, parent FROM u WHERE parent IS NOT NULL),
+columns_ AS (SELECT DISTINCT report_id, statement, "column" FROM u)
 SELECT f.report_id, 'units:' || f.statement || ':' || f.parent || ':' || c."column" AS check_id,
        f.statement, coalesce(h.amount, 0) AS expected, coalesce(k.s, 0) AS computed,
        coalesce(k.n, 1) AS terms
