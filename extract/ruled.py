@@ -292,9 +292,20 @@ def scan_ruled(pdf: pdfplumber.PDF, page_numbers: set[int],
     return scan
 
 
-_GLUED = re.compile(r"^([\u4e00-\u9fff（）()、]+)\s*"
-                    r"(-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+|-?\d{1,3}(?:,\d{3})+)$")
+_AMOUNT_TEXT = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+$|^-?\d{1,3}(?:,\d{3})+$")
+_LABEL_CHARS = re.compile(r"[\u4e00-\u9fff（）()、\s]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_CLOSING = re.compile(r"^[）)]+$")  # the closing bracket of a wrapped label: 机关资本性支出（一 | ）0.00
+
+
+def _unglued(cell: str) -> tuple[str, str] | None:
+    """(words, amount) of a cell printing an amount among words of a wrapped label: glued
+    ('缴费支出43608.96') or interleaved by position ('0设.0)0' = '设)' + '0.00')."""
+    words = "".join(_LABEL_CHARS.findall(cell)).replace(" ", "")
+    amount = _LABEL_CHARS.sub("", cell)
+    if (_CJK.search(words) or _CLOSING.match(words)) and _AMOUNT_TEXT.match(amount):
+        return words, amount
+    return None
 
 
 def unglue_labels(body: list[list[str]]) -> None:
@@ -302,11 +313,11 @@ def unglue_labels(body: list[list[str]]) -> None:
     ('机关事业单位职业年金' | '缴费支出43608.96'): the words go back to the name, the amount stays."""
     for row in body:
         for j in range(1, len(row)):
-            left, cell = compact(row[j - 1] or ""), compact(row[j] or "")
-            m = _GLUED.match(cell)
-            if m and _CJK.search(left) and not _GLUED.match(left):
-                row[j - 1] = left + m.group(1)
-                row[j] = m.group(2)
+            left = compact(row[j - 1] or "")
+            split = _unglued(compact(row[j] or ""))
+            if split and _CJK.search(left) and _unglued(left) is None:
+                row[j - 1] = left + split[0]
+                row[j] = split[1]
 
 
 def _continue_table(current: RawTable, grid: list[list[str]], col_x: list[float | None],

@@ -502,6 +502,13 @@ def _subtotals(table: RawTable, group: ColumnGroup, book: LabelBook) -> dict[int
     return out
 
 
+def _declares_measure(statement: str, measure: str) -> bool:
+    """Whether statements.yaml declares the measure for the statement (a row with another one
+    cannot be published: the per-report gate rejects it)."""
+    spec = load_statements().get(statement)
+    return spec is None or measure in spec.measures
+
+
 def _measure_of(statement: str, path: str, book: LabelBook) -> str | None:
     if any(r.applies(statement, path) for r in book.ignored_column_rules):
         return None
@@ -706,6 +713,11 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     out.unmapped.append(UnmappedCell(
                         table.statement, page, name or code, path, compact(text),
                         "column header not understood"))
+                    continue
+                if not _declares_measure(table.statement, measure):
+                    # Xi'an's 支出总表 prints the expenditure by source (一般公共预算拨款 …): no
+                    # measure of this statement in SCHEMA
+                    ignored(f"column means {measure}, not a measure of {table.statement}")
                     continue
                 wan = to_wan(amount, factor)
                 if not fits_contract(wan):
