@@ -510,6 +510,7 @@ def _declares_measure(statement: str, measure: str) -> bool:
 
 
 def _measure_of(statement: str, path: str, book: LabelBook) -> str | None:
+    """The measure a full header path names (None for a column with no SCHEMA measure)."""
     if any(r.applies(statement, path) for r in book.ignored_column_rules):
         return None
     return next((r.value for r in book.measures if r.applies(statement, path)), None)
