@@ -122,9 +122,15 @@ def _strip_caption_rows(grid: list[list[str]]) -> tuple[list[list[str]], str]:
     return kept, "\n".join(caption)
 
 
+_ENUMERATED_ROW = re.compile(r"^[一二三四五六七八九十]+、\S{2,}")
+
+
 def split_header(grid: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
+    """(header rows, body rows): the body starts at the first row that prints an amount, a
+    code or a total, or an enumerated row label (十八、粮油物资储备支出 on a continuation page
+    whose first rows are blank): a column header names columns, it never numbers items."""
     for i, row in enumerate(grid):
-        if is_data_row(row):
+        if is_data_row(row) or (i and any(_ENUMERATED_ROW.match(compact(c)) for c in row if c)):
             return grid[:i], grid[i:]
     return grid, []
 
@@ -266,6 +272,7 @@ def scan_ruled(pdf: pdfplumber.PDF, page_numbers: set[int],
                     current = None
                     continue
                 header, body = split_header(grid)
+                unglue_labels(body)
                 n_cols = len(grid[0])
                 current = RawTable(
                     statement=statement,
@@ -285,6 +292,34 @@ def scan_ruled(pdf: pdfplumber.PDF, page_numbers: set[int],
     return scan
 
 
+_AMOUNT_TEXT = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+$|^-?\d{1,3}(?:,\d{3})+$")
+_LABEL_CHARS = re.compile(r"[\u4e00-\u9fff（）()、\s]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CLOSING = re.compile(r"^[）)]+$")  # the closing bracket of a wrapped label: 机关资本性支出（一 | ）0.00
+
+
+def _unglued(cell: str) -> tuple[str, str] | None:
+    """(words, amount) of a cell printing an amount among words of a wrapped label: glued
+    ('缴费支出43608.96') or interleaved by position ('0设.0)0' = '设)' + '0.00')."""
+    words = "".join(_LABEL_CHARS.findall(cell)).replace(" ", "")
+    amount = _LABEL_CHARS.sub("", cell)
+    if (_CJK.search(words) or _CLOSING.match(words)) and _AMOUNT_TEXT.match(amount):
+        return words, amount
+    return None
+
+
+def unglue_labels(body: list[list[str]]) -> None:
+    """A wrapped name's last line printed into the next cell, glued to its amount
+    ('机关事业单位职业年金' | '缴费支出43608.96'): the words go back to the name, the amount stays."""
+    for row in body:
+        for j in range(1, len(row)):
+            left = compact(row[j - 1] or "")
+            split = _unglued(compact(row[j] or ""))
+            if split and _CJK.search(left) and _unglued(left) is None:
+                row[j - 1] = left + split[0]
+                row[j] = split[1]
+
+
 def _continue_table(current: RawTable, grid: list[list[str]], col_x: list[float | None],
                     page_no: int) -> None:
     """Append a continuation page; a repeated header is recognised and dropped.
@@ -293,6 +328,7 @@ def _continue_table(current: RawTable, grid: list[list[str]], col_x: list[float 
     aligned to the first page's columns by x position.
     """
     _, body = split_header(grid)
+    unglue_labels(body)
     n = len(current.column_paths)
     if body and len(body[0]) != n:
         aligned = []

@@ -274,7 +274,9 @@ def checked_rows(result: ReportResult) -> tuple[ReportResult, list[dict], str]:
     from hotline_budgets.load.checks import evaluate_identities  # DuckDB: only when extracting
 
     year = result.report["fiscal_year"]
-    checks = [c | {"fiscal_year": year} for c in evaluate_identities(line_items)] if result.line_items else []
+    checks = ([c | {"fiscal_year": year} for c in evaluate_identities(
+                  line_items, result.unit_rows, result.stated_zeros)]
+              if result.line_items else [])
     return _with_checks(result, checks), checks, stage
 
 

@@ -44,11 +44,43 @@ def _pairs(rows: list[tuple[str, str]], second: str) -> pa.Table:
     return pa.Table.from_pylist([{"statement": a, second: b} for a, b in rows], schema)
 
 
-def evaluate_identities(line_items: pa.Table) -> list[dict]:
-    """One row per identity instance: both sides, the difference and the verdict."""
+# A report's rows per budget unit (transform ReportResult.unit_rows), as identities.sql reads them.
+UNIT_ROWS_SCHEMA = pa.schema([
+    ("report_id", pa.string()), ("statement", pa.string()), ("page", pa.int32()),
+    ("unit", pa.string()), ("parent", pa.string()), ("unit_name", pa.string()),
+    ("column", pa.string()), ("amount_wan", pa.decimal128(20, 6)), ("source_text", pa.string()),
+])
+
+
+def _relation(rows: list[dict] | None, schema: pa.Schema) -> pa.Table:
+    """Rows as a relation of that schema (empty when there are none)."""
+    return pa.Table.from_pylist([{f.name: r.get(f.name) for f in schema} for r in rows or []], schema)
+
+
+def unit_rows_table(rows: list[dict] | None) -> pa.Table:
+    """Per-unit amounts as a relation (empty when the report prints no rows per unit)."""
+    return _relation(rows, UNIT_ROWS_SCHEMA)
+
+
+# Keys the explanation text states as zero (transform ReportResult.stated_zeros).
+STATED_ZEROS_SCHEMA = pa.schema([
+    ("report_id", pa.string()), ("statement", pa.string()), ("classification", pa.string()),
+    ("code", pa.string()), ("item", pa.string()), ("measure", pa.string()), ("page", pa.int32()),
+])
+
+
+def evaluate_identities(line_items: pa.Table, unit_rows: list[dict] | None = None,
+                        stated_zeros: list[dict] | None = None) -> list[dict]:
+    """One row per identity instance: both sides, the difference and the verdict.
+
+    ``unit_rows``: the report's amounts per budget unit (no line items, SCHEMA has no unit key),
+    so that a table printing only a total and per-unit rows is checked too. ``stated_zeros``:
+    the keys its text states as 0万元 (known parts, though not stored)."""
     con = duckdb.connect()
     try:
         con.register("li", line_items)
+        con.register("unit_rows", unit_rows_table(unit_rows))
+        con.register("stated_zeros", _relation(stated_zeros, STATED_ZEROS_SCHEMA))
         for name, relation in declared_relations().items():
             con.register(name, relation)
         rows: list[dict] = []

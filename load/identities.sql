@@ -2,6 +2,8 @@
 -- Every query returns: report_id, check_id, statement, expected, computed, terms.
 -- Which statements an identity applies to is declared in hotline_budgets/statements.yaml and given
 -- here as relations: identity_statements(statement, family), split_measures(statement, measure).
+-- Two more relations come from the report beside its line items: unit_rows (amounts of rows per
+-- budget unit, no line items) and stated_zeros (keys the explanation text states as 0万元).
 -- An identity is only evaluated where the report prints the rows it needs.
 
 -- name: hierarchy
@@ -145,8 +147,16 @@ SELECT report_id, 'x:basic_econ:grand=gbe_basic', 'general_budget_basic_economic
 FROM e JOIN g USING (report_id) WHERE grand IS NOT NULL;
 
 -- name: three_public
--- 三公: total = travel_abroad + vehicles + reception; vehicles = purchase + operation.
-WITH t AS (
+-- 三公: total = travel_abroad + vehicles + reception; vehicles = purchase + operation. A part a
+-- printed table leaves blank is zero; in the explanation text a part is known when it is stated,
+-- as an amount or as 0万元 (stated_zeros: zeros are no line items), and unknown otherwise, so
+-- where the 三公 figures come from the text only, every term must be stated.
+WITH tabular AS (SELECT DISTINCT report_id FROM li
+                 WHERE statement = 'three_public'
+                   AND (method = 'table'
+                        OR (method = 'ocr' AND regexp_matches(coalesce(source_text, ''), '[0-9]')
+                            AND NOT regexp_matches(source_text, '[\x{4e00}-\x{9fff}]')))),
+t AS (
   SELECT report_id, measure,
          max(CASE WHEN item = 'three_public.total' THEN amount_wan END) AS total,
          max(CASE WHEN item = 'three_public.travel_abroad' THEN amount_wan END) AS travel,
@@ -155,14 +165,31 @@ WITH t AS (
          max(CASE WHEN item = 'three_public.vehicle_operation' THEN amount_wan END) AS operation,
          max(CASE WHEN item = 'three_public.reception' THEN amount_wan END) AS reception
   FROM li WHERE statement = 'three_public' GROUP BY ALL
+),
+-- per report and measure, the items whose value is known: printed, stated, or stated as zero
+known AS (
+  SELECT report_id, measure, list(DISTINCT item) AS items FROM (
+    SELECT report_id, measure, item FROM li WHERE statement = 'three_public'
+    UNION ALL
+    SELECT report_id, measure, item FROM stated_zeros WHERE statement = 'three_public'
+  ) GROUP BY ALL
+),
+k AS (
+  SELECT t.*, t.report_id IN (SELECT report_id FROM tabular) AS in_table,
+         coalesce(known.items, []) AS items
+  FROM t LEFT JOIN known USING (report_id, measure)
 )
 SELECT report_id, 'tp:total:' || measure, 'three_public', coalesce(total, 0),
        coalesce(travel, 0) + coalesce(vehicles, 0) + coalesce(reception, 0), 3
-FROM t WHERE travel IS NOT NULL OR vehicles IS NOT NULL OR reception IS NOT NULL
+FROM k WHERE (travel IS NOT NULL OR vehicles IS NOT NULL OR reception IS NOT NULL)
+  AND (in_table OR list_has_all(items, ['three_public.total', 'three_public.travel_abroad',
+                                        'three_public.vehicles', 'three_public.reception']))
 UNION ALL
 SELECT report_id, 'tp:vehicles:' || measure, 'three_public', coalesce(vehicles, 0),
        coalesce(purchase, 0) + coalesce(operation, 0), 2
-FROM t WHERE purchase IS NOT NULL OR operation IS NOT NULL;
+FROM k WHERE (purchase IS NOT NULL OR operation IS NOT NULL)
+  AND (in_table OR list_has_all(items, ['three_public.vehicles', 'three_public.vehicle_purchase',
+                                        'three_public.vehicle_operation']));
 
 -- name: execution
 -- Per-项 execution actuals add up to the general-budget expenditure by class and in total.
@@ -200,3 +227,26 @@ SELECT g.report_id, 'x:gbe_total=summary_general_budget', 'general_budget_expend
        gb.income, g.total, 1
 FROM g JOIN gb USING (report_id)
 WHERE g.report_id NOT IN (SELECT report_id FROM other);
+
+-- name: unit_rows
+-- Tables printing one row per budget unit (单位编码 / 单位名称 / 预算单位) under a total row: in
+-- every column the units add up to the row they are under — the total, or their department
+-- when its code heads theirs (122001 under 122). The rows are no line items (SCHEMA has no unit
+-- key); transform keeps them as ReportResult.unit_rows. A blank cell is zero.
+WITH u AS (SELECT * FROM unit_rows WHERE statement IN (SELECT statement FROM identity_statements
+                                                      WHERE family = 'unit_rows')),
+heads AS (SELECT report_id, statement, unit, "column", sum(amount_wan) AS amount FROM u GROUP BY ALL),
+kids AS (SELECT report_id, statement, parent, "column", sum(amount_wan) AS s, count(*) AS n
+         FROM u WHERE parent IS NOT NULL GROUP BY ALL),
+families AS (SELECT DISTINCT report_id, statement, parent FROM u WHERE parent IS NOT NULL),
+columns_ AS (SELECT DISTINCT report_id, statement, "column" FROM u)
+SELECT f.report_id, 'units:' || f.statement || ':' || f.parent || ':' || c."column" AS check_id,
+       f.statement, coalesce(h.amount, 0) AS expected, coalesce(k.s, 0) AS computed,
+       coalesce(k.n, 1) AS terms
+FROM families f
+JOIN columns_ c USING (report_id, statement)
+LEFT JOIN heads h ON h.report_id = f.report_id AND h.statement = f.statement
+                 AND h.unit = f.parent AND h."column" = c."column"
+LEFT JOIN kids k ON k.report_id = f.report_id AND k.statement = f.statement
+                AND k.parent = f.parent AND k."column" = c."column"
+WHERE h.amount IS NOT NULL OR k.s IS NOT NULL;

@@ -8,13 +8,13 @@ from hotline_budgets.load.checks import classify, evaluate_identities
 from hotline_budgets.schema import load_schema
 
 
-def li(rows):
+def li(rows, method="table"):
     out = []
     for statement, cls, code, item, measure, amount in rows:
         out.append(load_schema()["line_items"].row(
             report_id="r", fiscal_year=2024, statement=statement, classification=cls, code=code,
             item=item, measure=measure, amount_wan=Decimal(amount), item_name="", page=1,
-            method="table"))
+            method=method))
     return load_schema()["line_items"].to_arrow(out)
 
 
@@ -55,6 +55,24 @@ def test_three_public_and_summary_balance():
     assert checks["tp:total:actual"]["status"] == "exact"
     assert checks["tp:vehicles:actual"]["status"] == "exact"
     assert checks["bal:summary:total"]["status"] == "exact"
+
+
+def test_a_three_public_part_the_text_does_not_state_is_unknown_not_zero():
+    # The text states the total, travel and reception but says nothing of the vehicles.
+    text = [("three_public", "item", None, "three_public.total", "budget", "17.70"),
+            ("three_public", "item", None, "three_public.travel_abroad", "budget", "14.85"),
+            ("three_public", "item", None, "three_public.reception", "budget", "2.85")]
+    assert "tp:total:budget" not in by_id(evaluate_identities(li(text, "narrative")))
+    # … unless it states them as 0万元 (a zero is no line item, but a known part)
+    zero = {"report_id": "r", "statement": "three_public", "classification": "item", "code": None,
+            "item": "three_public.vehicles", "measure": "budget", "page": 1}
+    stated = by_id(evaluate_identities(li(text, "narrative"), stated_zeros=[zero]))
+    assert stated["tp:total:budget"]["status"] == "exact"
+    # A printed table's blank cell is zero: the same figures in a table are checked, and a
+    # missing part fails there.
+    wrong = text[:2] + [("three_public", "item", None, "three_public.reception", "budget", "1.85")]
+    assert by_id(evaluate_identities(li(wrong)))["tp:total:budget"]["status"] == "failed"
+    assert "tp:total:budget" not in by_id(evaluate_identities(li(wrong, "narrative")))
 
 
 def test_tolerance_is_one_cent_per_term():

@@ -1,7 +1,9 @@
 """The real2026 yardstick, per report: published; every core statement found or recorded absent;
 identities evaluated on every statement found, none failed unless the source prints the
 difference (samples/real2026/known_differences.yaml, with its page); every non-zero amount
-printed in a recognised statement table published or listed in quality_issues with a reason.
+printed in a recognised statement table published or listed in quality_issues with a reason;
+its rows pass the run's per-report gate (load/conform.py), as the run would publish them.
+Identities include the per-unit rows (ReportResult.unit_rows) and the text's stated zeros.
 
 Each PDF is read once per session (the real reader, no Prefect flow). Reports whose remaining gap
 is documented in samples/real2026/open_gaps.yaml are strict xfails: the day one passes, the
@@ -18,6 +20,7 @@ import yaml
 
 from hotline_budgets.extract.fetch import fetch_report
 from hotline_budgets.load.checks import evaluate_identities
+from hotline_budgets.load.rows import validate_report_rows
 from hotline_budgets.registry import load_registry
 from hotline_budgets.schema import load_schema
 from hotline_budgets.text import compact
@@ -85,7 +88,8 @@ def test_report_meets_the_yardstick(real2026, report_id):
     presence = {s["statement"]: s for s in result.statements}
     assert all(s["presence"] in ("table", "empty", "narrative_only", "absent")
                for s in presence.values())
-    checks = evaluate_identities(load_schema()["line_items"].to_arrow(result.line_items))
+    checks = evaluate_identities(load_schema()["line_items"].to_arrow(result.line_items),
+                                 result.unit_rows, result.stated_zeros)
     with_data = {st for st, s in presence.items() if s["presence"] == "table"}
     evaluated = {c["statement"] for c in checks}
     assert with_data <= evaluated | {"execution"}, f"no identity evaluated on {with_data - evaluated}"
@@ -97,6 +101,9 @@ def test_report_meets_the_yardstick(real2026, report_id):
     recognised = {st for st, s in presence.items() if s["presence"] == "table"}
     missing = _printed_amounts(pdf, recognised) - _accounted(result)
     assert sorted(missing) == []
+    # the rows (checks included) pass the per-report gate of the run: the report is publishable
+    year = result.report["fiscal_year"]
+    assert validate_report_rows(result, [c | {"fiscal_year": year} for c in checks]) == []
 
 
 def test_yuan_with_cents_convert_exactly(real2026):

@@ -67,7 +67,8 @@ def test_every_statement_is_found_and_identities_reconcile(processed, report_id)
     found = {st for st, p in presence.items() if p in ("table", "empty")}
     assert found == PRINTED[report_id]
     assert all(presence[st] in ("absent", "narrative_only") for st in presence if st not in found)
-    checks = evaluate_identities(load_schema()["line_items"].to_arrow(result.line_items))
+    checks = evaluate_identities(load_schema()["line_items"].to_arrow(result.line_items),
+                                 result.unit_rows, result.stated_zeros)
     assert checks, "identities were evaluated"
     assert [c["check_id"] for c in checks if c["status"] == "failed"] == []
     assert [i for i in result.quality_issues if i["kind"] == "unmapped_cell"] == []

@@ -49,6 +49,12 @@ class ReportResult:
     consistency_checks: list[dict] = field(default_factory=list)
     # OCR cells whose value the identities must settle (load.ocr_repair); empty once settled
     pending_repairs: list[dict] = field(default_factory=list)
+    # Amounts of the rows per budget unit and of the total row above them (no SCHEMA unit key:
+    # not line items, listed as ignored_cell); the identities check that they add up.
+    unit_rows: list[dict] = field(default_factory=list)
+    # Keys the explanation text states as 0万元 (no line items: zeros are not stored); for the
+    # identities, a part stated as zero is known, a part not stated at all is unknown.
+    stated_zeros: list[dict] = field(default_factory=list)
 
 
 def _row(table: str, **values) -> dict:
@@ -316,6 +322,18 @@ def read_text_facts(entry: RegistryEntry, pages: list[str], table_facts: list[Fa
                           catalog=catalog, printed_codes=printed_codes(table_facts))
 
 
+def stated_zero_rows(entry: RegistryEntry, pages: list[str], table_facts: list[Fact],
+                     facts: list[Fact], catalog: Catalog) -> list[dict]:
+    """The keys the explanation text states as 0万元 and no published fact gives, for load.checks."""
+    taken = {f.key for f in facts}
+    zeros = read_narrative(pages, report_kind=entry.report_kind, fiscal_year=entry.fiscal_year,
+                           catalog=catalog, printed_codes=printed_codes(table_facts),
+                           keep_zeros=True).facts
+    return [dict(report_id=entry.report_id, statement=f.statement, classification=f.classification,
+                 code=f.code, item=f.item, measure=f.measure, page=f.page)
+            for f in zeros if f.amount_wan == 0 and f.key not in taken]
+
+
 def consistency_rows(entry: RegistryEntry, pdf_bytes: bytes, pages: list[str],
                      table_facts: list[Fact], statements: list[dict], catalog: Catalog) -> list[dict]:
     """The report's consistency checks (text against tables, names, years, units), as rows."""
@@ -372,6 +390,14 @@ def line_item_rows(entry: RegistryEntry, facts: list[Fact]) -> list[dict]:
                  method=f.method, source_text=f.source_text, source_bbox=f.source_bbox,
                  ocr_confidence=f.ocr_confidence)
             for f in facts]
+
+
+def unit_rows(entry: RegistryEntry, keyed: KeyedTables) -> list[dict]:
+    """The per-unit and total-row amounts of the kept tables, for load.checks."""
+    return [dict(report_id=entry.report_id, statement=u.statement, page=u.page, unit=u.unit,
+                 parent=u.parent, unit_name=u.unit_name, column=u.column,
+                 amount_wan=u.amount_wan, source_text=u.source_text)
+            for result in keyed.best.values() for u in result.unit_cells]
 
 
 def pending_rows(entry: RegistryEntry, keyed: KeyedTables, facts: list[Fact]) -> list[dict]:
@@ -504,4 +530,7 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
                               statements, catalog)
     return ReportResult(report=report, line_items=line_items, statements=statements,
                         quality_issues=issues, codes_seen=codes, consistency_checks=checks,
-                        pending_repairs=pending_rows(entry, keyed, facts))
+                        pending_repairs=pending_rows(entry, keyed, facts),
+                        unit_rows=unit_rows(entry, keyed),
+                        stated_zeros=stated_zero_rows(entry, pdf.text.pages, keyed.facts, facts,
+                                                      catalog))

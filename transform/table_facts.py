@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from hotline_budgets.extract.tables import RawTable, is_code
-from hotline_budgets.statements import statements_with
+from hotline_budgets.statements import load_statements, statements_with
 from hotline_budgets.text import compact, normalize_name
 from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.facts import Fact
@@ -79,6 +79,7 @@ class LabelBook:
     fund_parent_rows: re.Pattern[str]
     fund_items: tuple[str, ...]
     ignored_column_rules: list[Rule] = field(default_factory=list)
+    measure_rows: list[Rule] = field(default_factory=list)  # a row label naming the measure
 
 
 @cache
@@ -114,6 +115,7 @@ def load_labels(path: Path = LABELS_FILE) -> LabelBook:
         other_period=re.compile(data["other_period"]),
         fund_parent_rows=re.compile(data["fund_parent_rows"]),
         fund_items=tuple(data["fund_items"]),
+        measure_rows=rules(data.get("measure_rows", []), "measure"),
         ignored_column_rules=[
             Rule(re.compile(e if isinstance(e, str) else e["pattern"]), "ignore",
                  frozenset(() if isinstance(e, str) else e.get("statements", [])))
@@ -155,6 +157,23 @@ class PendingReading:
     kind: str  # blank | chars | decimal (transform.ocr_readings)
 
 
+@dataclass(frozen=True)
+class UnitCell:
+    """One amount of a row per budget unit, or of the total row those rows add up to.
+
+    SCHEMA has no unit key, so these are no line items; they are kept so that the identity
+    "the units add up to the row they are under" can be evaluated (load/identities.sql)."""
+
+    statement: str
+    page: int
+    unit: str  # the row's key in its table: the unit code, else its name ("合计" for the total)
+    parent: str | None  # key of the row it adds up to; None for the total row itself
+    unit_name: str
+    column: str
+    amount_wan: Decimal
+    source_text: str
+
+
 @dataclass
 class TableFacts:
     facts: list[Fact] = field(default_factory=list)
@@ -162,6 +181,7 @@ class TableFacts:
     unmapped: list[UnmappedCell] = field(default_factory=list)
     # Non-zero cells known and deliberately not stored (no SCHEMA key), each with its reason.
     ignored: list[UnmappedCell] = field(default_factory=list)
+    unit_cells: list[UnitCell] = field(default_factory=list)
     coverage: list[StatementCoverage] = field(default_factory=list)
     source_units: set[str] = field(default_factory=set)
 
@@ -173,6 +193,7 @@ class ColumnGroup:
     name_col: int | None = None
     subname_col: int | None = None  # a second, unheaded label column (transposed tables)
     unit_col: int | None = None  # 预算单位 / 单位名称: rows per budget unit
+    unit_code_col: int | None = None  # 单位编码 printed before the unit's name (Xi'an 122 / 122001)
     year_col: int | None = None  # 年度: rows per year (Shenzhen 三公)
     ignored: bool = False  # a breakdown SCHEMA has no key for (labels.yaml ignored_group)
     # a second classification printed beside the first (Yantai: 部门 and 政府 economic codes):
@@ -236,7 +257,12 @@ def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
         if last and book.label_columns["ignore"].search(last):
             continue
         kind = None
+        # A header under 其中 names a part of another amount (其中：专项资金/列入部门预算的项目):
+        # never a label column, whatever word it ends in.
+        part_of = any(_SUBITEM_PREFIX.match(seg) for seg in rest)
         for name in ("unit", "year", "code", "name"):
+            if part_of:
+                break
             if last and name in book.label_columns and book.label_columns[name].search(last):
                 kind = name
                 break
@@ -258,6 +284,8 @@ def _group_columns(table: RawTable, book: LabelBook) -> list[ColumnGroup]:
                     and book.label_columns["ignored_group"].search(last)):
                 current.ignored = True
             if kind == "unit":
+                if current.unit_col is not None and current.unit_code_col is None:
+                    current.unit_code_col = current.unit_col
                 current.unit_col = j
             elif kind == "year":
                 current.year_col = j
@@ -386,8 +414,10 @@ class _RowResolver:
         self.path: list[str] = []  # function codes of the 类 / 款 printed last
 
     def _by_name(self, name: str) -> str | None:
+        """A class by its name, else a 款/项 of the 类/款 printed last. A name printed again
+        below its own class is its 款 (五、其他支出 → 其他支出 22999 → 其他支出 2299999)."""
         cls = self.catalog.resolve_class(name)
-        if cls:
+        if cls and not (self.path and self.path[0] == cls):
             self.path = [cls]
             return cls
         wanted = self.catalog.canonical(name)
@@ -400,7 +430,9 @@ class _RowResolver:
                 hits = sorted(hits)
                 self.path = self.path[:depth] + hits
                 return hits[0]
-        return None
+        if cls:
+            self.path = [cls]
+        return cls
 
     def resolve(self, label: str, side: str | None) -> tuple[str, str | None, str | None] | str:
         """(classification, code, item) or the string 'ignore' / 'unknown'."""
@@ -442,6 +474,53 @@ def _transposed_income(label: str, book: LabelBook) -> tuple | str:
     return RowVerdict.IGNORE
 
 
+_SUBTOTAL = re.compile(r"^(小计|合计)$")
+
+
+def _subtotals(table: RawTable, group: ColumnGroup, book: LabelBook) -> dict[int, str]:
+    """Column → the parent header it totals, for a 小计 printed under a parent whose parts are
+    columns beside it (财政拨款收入 / 小计, 一般公共预算收入, 政府性基金预算收入 …), where the parent
+    and its parts name measures the statement splits its total into: stored beside its parts it
+    would count twice in total = Σ parts, so it is listed. 其中 columns are no parts."""
+    splits = set(load_statements()[table.statement].split_measures) \
+        if table.statement in load_statements() else set()
+    cols = [j for j, _ in group.amounts]
+    out: dict[int, str] = {}
+    for j in cols:
+        full = table.column_paths[j]
+        if len(full) < 2 or not _SUBTOTAL.match(full[-1]):
+            continue
+        parent = list(full[:-1])
+        measure = _measure_of(table.statement, "/".join(parent), book)
+        parts = {_measure_of(table.statement, "/".join(table.column_paths[k]), book)
+                 for k in cols if k != j
+                 and list(table.column_paths[k][:len(parent)]) == parent
+                 and len(table.column_paths[k]) > len(parent)
+                 and not _SUBITEM_PREFIX.match(table.column_paths[k][len(parent)])}
+        if measure in splits and parts & (splits - {measure}):
+            out[j] = "/".join(parent)
+    return out
+
+
+def _declares_measure(statement: str, measure: str) -> bool:
+    """Whether statements.yaml declares the measure for the statement (a row with another one
+    cannot be published: the per-report gate rejects it)."""
+    spec = load_statements().get(statement)
+    return spec is None or measure in spec.measures
+
+
+def _measure_of(statement: str, path: str, book: LabelBook) -> str | None:
+    """The measure a full header path names (None for a column with no SCHEMA measure)."""
+    if any(r.applies(statement, path) for r in book.ignored_column_rules):
+        return None
+    return next((r.value for r in book.measures if r.applies(statement, path)), None)
+
+
+def _measure_row(label: str, statement: str, book: LabelBook) -> str | None:
+    """The measure a row label names (a 三公 决算 table printing 预算数 / 决算数 rows)."""
+    return next((r.value for r in book.measure_rows if r.applies(statement, compact(label))), None)
+
+
 class _UnitRows:
     """Rows per budget unit (预算单位 / 单位名称 column).
 
@@ -454,6 +533,25 @@ class _UnitRows:
     def __init__(self) -> None:
         self.units = 0
         self.total_seen = False
+        self.total_key: str | None = None
+        self.coded: list[str] = []  # unit codes printed so far (a department above its units)
+        self.keys: set[str] = set()
+
+    def key_of(self, code: str, name: str, kind: str) -> tuple[str, str | None]:
+        """(this unit row's key, the key of the row it adds up to): a unit whose code extends an
+        earlier unit's code (122001 under 122) is part of it; any other unit is part of the total."""
+        key = code or name
+        while key in self.keys:
+            key += "′"  # one name printed for two units: two rows all the same
+        self.keys.add(key)
+        if kind == "total":
+            self.total_key = key
+            return key, None
+        parent = next((c for c in reversed(self.coded) if code and code.startswith(c) and code != c),
+                      self.total_key)
+        if code:
+            self.coded.append(code)
+        return key, parent
 
     def classify(self, unit: str) -> str:
         """'total', 'unit' (a per-unit line) or 'inherit' (a row below the current unit)."""
@@ -488,6 +586,7 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
     resolver = _RowResolver(table.statement, catalog, book, printed)
     carries = [_CodeCarry() for _ in groups]
     units = [_UnitRows() for _ in groups]
+    subtotals = [_subtotals(table, g, book) for g in groups]
     seen: dict[tuple, Fact] = {}
     nonzero = 0
     decimals = _prints_decimals(table)
@@ -498,12 +597,20 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
             code, name = _row_label(cells, group, book, carries[gi])
             has_label = bool(code or name)
             not_stored: str | None = None
+            unit_row, unit_key, unit_parent = False, "", None
             if group.unit_col is not None:
                 unit = compact(cells[group.unit_col]) if group.unit_col < len(cells) else ""
                 kind = units[gi].classify(unit if not has_label else "")
+                unit_row = bool(unit) and not has_label and kind in ("total", "unit")
                 if unit and not has_label:
                     name = unit
                     has_label = True
+                if unit_row:
+                    unit_code = (compact(cells[group.unit_code_col])
+                                 if group.unit_code_col is not None
+                                 and group.unit_code_col < len(cells) else "")
+                    unit_key, unit_parent = units[gi].key_of(
+                        unit_code if unit_code.isdigit() else "", unit, kind)
                 if kind == "unit":
                     not_stored = "per-unit row (SCHEMA has no budget-unit key)"
                 elif kind == "total" and not code:
@@ -523,6 +630,8 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                 row_key = (cls, code, None)
             elif has_label and group.subname_col is not None and table.statement == "income":
                 row_key = _transposed_income(name, book)
+            elif has_label and (by_row := _measure_row(name, table.statement, book)):
+                row_key = ("item", None, None, by_row)  # items from the columns
             elif (has_label and _TOTAL_LABEL.match(name) and group.side is None
                   and table.statement != "three_public"):
                 row_key = ("item", None, "grand_total")
@@ -548,6 +657,10 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     continue
                 nonzero += 1
                 cell = (table.statement, page, name or code, path, compact(text))
+                if unit_row and (unit_parent is not None or kind == "total"):
+                    out.unit_cells.append(UnitCell(
+                        table.statement, page, unit_key, unit_parent, unit, path,
+                        to_wan(amount, factor), compact(text)))
 
                 def ignored(reason: str, cell: tuple = cell) -> None:
                     out.ignored.append(UnmappedCell(*cell, reason))
@@ -557,6 +670,9 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     continue
                 if any(r.applies(table.statement, path) for r in book.ignored_column_rules):
                     ignored("column has no SCHEMA measure")
+                    continue
+                if j in subtotals[gi]:
+                    ignored(f"subtotal of {subtotals[gi][j]}, whose parts are stored")
                     continue
                 other = _other_year(path, book, fiscal_year)
                 if other:
@@ -598,6 +714,11 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                     out.unmapped.append(UnmappedCell(
                         table.statement, page, name or code, path, compact(text),
                         "column header not understood"))
+                    continue
+                if not _declares_measure(table.statement, measure):
+                    # Xi'an's 支出总表 prints the expenditure by source (一般公共预算拨款 …): no
+                    # measure of this statement in SCHEMA
+                    ignored(f"column means {measure}, not a measure of {table.statement}")
                     continue
                 wan = to_wan(amount, factor)
                 if not fits_contract(wan):
