@@ -8,10 +8,13 @@ word-alignment reading; ``transform`` keeps the reading whose statement reconcil
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import pdfplumber
+from pdfplumber.table import Table, TableFinder, TableSettings
 
 from hotline_budgets.extract.grid import is_data_row
+from hotline_budgets.extract.layer import PdfLayer
 from hotline_budgets.extract.tables import (
     RawTable,
     SkippedTable,
@@ -35,6 +38,14 @@ RULED_TABLE_SETTINGS: dict[str, object] = {
 _QUOTES = re.compile(r"[“”\"'‘’「」()（）、，,]")
 _UNIT = re.compile(r"(?:金额)?单位[:：]\s*(万元|千元|元)")
 _TOTAL_PREFIX = re.compile(r"^[一二三四五六七八九十]+[、.]")
+
+@dataclass
+class _CharsOnly:
+    """All pdfplumber's ``Table.extract`` asks of a page: its chars (here only the table's, so
+    each row does not scan the whole page)."""
+
+    chars: list[dict]
+
 
 class _Row(list):
     """A grid row of cell texts that also knows each cell's box ("x0,top,x1,bottom")."""
@@ -203,37 +214,41 @@ def ocr_grids(pw: PageWords) -> list[tuple[pdfplumber.table.Table, list[list[str
     return out
 
 
-def scan_ruled(pdf: pdfplumber.PDF, page_numbers: set[int],
+def scan_ruled(pdf: PdfLayer, page_numbers: set[int],
                ocr_words: dict[int, PageWords] | None = None) -> TableScan:
     """Every ruled table of the PDF, assigned to a statement by the title printed above it.
 
     A table with no title above it continues the previous page's statement (a table split
     across pages, with or without a repeated header). Pages in ``ocr_words`` (scans) are read
-    from the rules found in the image and their OCR words.
+    from the rules found in the image and their OCR words; text-layer pages by pdfplumber's own
+    TableFinder on pdfium's edges and chars (``extract.layer``).
     """
     book = load_titles()
     scan = TableScan(tables=[], skipped=[], unknown=[])
     current: RawTable | None = None
     skipping: SkippedTable | None = None
     if True:
-        for page_no, page in enumerate(pdf.pages, start=1):
+        settings = TableSettings.resolve(RULED_TABLE_SETTINGS)
+        for page_no in range(1, len(pdf) + 1):
             if page_no not in page_numbers:
                 current = skipping = None
                 continue
+            page = pdf.page(page_no)
             ocr = (ocr_words or {}).get(page_no)
             if ocr is not None:
                 found_texts = ocr_grids(ocr)
-            else:
-                found_texts = [(t, None) for t in page.find_tables(RULED_TABLE_SETTINGS)]
+            else:  # the finder asks a page for .edges and .bbox, a table for .chars only
+                found_texts = [(Table(_CharsOnly(page.chars_in(t.bbox)), t.cells), None)  # type: ignore[arg-type]
+                               for t in TableFinder(page, settings).tables]  # type: ignore[arg-type]
             found_texts.sort(key=lambda tt: tt[0].bbox[1])
 
             def text_between(top: float, bottom: float, page=page, ocr=ocr) -> str:
                 if ocr is not None:
                     return words_to_text([w for w in ocr.words
                                           if top <= (w.top + w.bottom) / 2 < bottom])
-                return page.crop((0, top, page.width, bottom)).extract_text() or "" if bottom > top else ""
+                return page.text_between(top, bottom)
 
-            whole = words_to_text(ocr.words) if ocr is not None else page.extract_text() or ""
+            whole = words_to_text(ocr.words) if ocr is not None else page.extract_text()
             head = compact(whole)[:40] if found_texts else ""
             found = [t for t, _ in found_texts]
             if any(m in head for m in book.toc_markers):

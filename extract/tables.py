@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import pdfplumber
 import yaml
-from pdfplumber.pdf import PDF
 
 from hotline_budgets.extract.grid import (
     Columns,
@@ -29,6 +27,7 @@ from hotline_budgets.extract.grid import (
     is_data_row,
     read_grid,
 )
+from hotline_budgets.extract.layer import PdfLayer
 from hotline_budgets.extract.pdf_text import open_pdf
 from hotline_budgets.extract.words import PageWords, text_layer_page
 from hotline_budgets.statements import load_statements
@@ -357,7 +356,7 @@ def wants_page(text: str, previous_wanted: bool, book: TitleBook | None = None) 
     return sum(1 for line in text.splitlines() if _DECIMAL.search(line)) >= 2
 
 
-def scan_tables(source: bytes | PDF, texts: list[str] | None = None,
+def scan_tables(source: bytes | PdfLayer, texts: list[str] | None = None,
                 ocr_words: dict[int, PageWords] | None = None) -> TableScan:
     """Every statement table of a PDF's text layer, read from its words (and, where a page
     draws a grid, from its rules as a second reading). ``source`` is the bytes or the PDF the
@@ -367,7 +366,7 @@ def scan_tables(source: bytes | PDF, texts: list[str] | None = None,
 
     with open_pdf(source) as pdf:
         if texts is None:
-            texts = [p.extract_text() or "" for p in pdf.pages]
+            texts = [p.extract_text() for p in pdf.pages]
         pages = triaged_pages(pdf, texts, ocr_words)
         scan = scan_pages(pages)
         gridded = {p.page for p in pages if sum(1 for r in p.rules if not r.is_horizontal) >= 4}
@@ -376,18 +375,20 @@ def scan_tables(source: bytes | PDF, texts: list[str] | None = None,
     return scan
 
 
-def triaged_pages(pdf: pdfplumber.PDF, texts: list[str],
+def triaged_pages(pdf: PdfLayer, texts: list[str],
                   ocr_words: dict[int, PageWords] | None = None) -> list[PageWords]:
     """Positioned words of the pages that triage keeps (see ``wants_page``): the text layer's,
     or a scanned page's OCR words."""
     book = load_titles()
     ocr_words = ocr_words or {}
+    if len(texts) != len(pdf):
+        raise ValueError(f"{len(texts)} page texts for a PDF of {len(pdf)} pages")
     out = []
     wanted = False
-    for page_no, (page, text) in enumerate(zip(pdf.pages, texts, strict=True), start=1):
+    for page_no, text in enumerate(texts, start=1):
         wanted = wants_page(text, wanted, book)
         if wanted:
-            out.append(ocr_words.get(page_no) or text_layer_page(page, page_no))
+            out.append(ocr_words.get(page_no) or text_layer_page(pdf.page(page_no), page_no))
     return out
 
 

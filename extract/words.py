@@ -89,8 +89,9 @@ def rules_from_edges(edges: list[dict]) -> list[Rule]:
     return out
 
 
-def text_layer_page(page, page_no: int) -> PageWords:  # noqa: ANN001 - a pdfplumber Page
-    """One pdfplumber page as positioned words and rules (the PDF text-layer word source)."""
+def text_layer_page(page, page_no: int) -> PageWords:  # noqa: ANN001 - extract.layer.LayerPage
+    """One text-layer page (pdfplumber's word grouping on pdfium's chars, see extract.layer)
+    as positioned words and rules: the PDF text-layer word source."""
     words = [
         Word(w["text"], w["x0"], w["top"], w["x1"], w["bottom"], page_no)
         for w in page.extract_words(x_tolerance=1.5, y_tolerance=2)

@@ -13,14 +13,13 @@ import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import pdfplumber
 import pytest
 from conftest import GOLD_DIR, SAMPLES
 from scans import ScanStyle, mixed_pdf, scan_pdf
 
 from hotline_budgets.extract.fetch import FetchedReport
 from hotline_budgets.extract.ocr import estimate_skew, render_gray, split_line
-from hotline_budgets.extract.pdf_text import page_needs_ocr, read_page_texts
+from hotline_budgets.extract.pdf_text import open_pdf, page_needs_ocr, read_page_texts
 from hotline_budgets.load.ocr_repair import confirm_repairs
 from hotline_budgets.registry import load_registry
 from hotline_budgets.score import read_gold, read_published, reader, score
@@ -124,7 +123,7 @@ def test_generated_scan_scores(report_id, tmp_path):
 def test_mixed_report_ocrs_only_the_scanned_pages():
     typed = (SAMPLES / "liuzhou-12345-2024-final_accounts.pdf").read_bytes()
     pdf = mixed_pdf(typed, {4}, ScanStyle(dpi=150, angle_deg=-1.0))
-    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+    with open_pdf(pdf) as doc:
         assert [i for i, p in enumerate(doc.pages, 1) if page_needs_ocr(p)] == [4]
     text = read_page_texts(pdf)
     assert text.ocr_pages == [4]

@@ -9,7 +9,6 @@ what failed. The tables win: nothing here changes a published line item.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -101,14 +100,14 @@ class Locator:
             self._words[page] = []
             if self.pdf_bytes is not None:
                 if self._pdf is None:
-                    import pdfplumber
+                    from hotline_budgets.extract.layer import PdfLayer
 
-                    self._pdf = pdfplumber.open(io.BytesIO(self.pdf_bytes))
-                if 1 <= page <= len(self._pdf.pages):
+                    self._pdf = PdfLayer(self.pdf_bytes)
+                if 1 <= page <= len(self._pdf):
                     self._words[page] = [
                         (re.sub(r"\s+", "", w["text"]),
                          f"{w['x0']:.1f},{w['top']:.1f},{w['x1']:.1f},{w['bottom']:.1f}")
-                        for w in self._pdf.pages[page - 1].extract_words()]
+                        for w in self._pdf.page(page).extract_words()]
         return self._words[page]
 
     def find(self, page: int | None, needles: Iterable[str]) -> str | None:

@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 
 from hotline_budgets.extract.fetch import FetchedReport
+from hotline_budgets.extract.layer import Unreadable
 from hotline_budgets.extract.pdf_text import Illegible, NeedsOcr, PdfText, open_pdf, read_page_texts
 from hotline_budgets.extract.tables import RawTable, TableScan, scan_tables
 from hotline_budgets.extract.words import PageWords
@@ -133,10 +134,10 @@ def read_pdf(pdf_bytes: bytes) -> PdfRead:
             text = read_page_texts(pdf)
         except (NeedsOcr, Illegible):
             raise
-        except Exception as exc:  # pdfminer raises many kinds on a damaged file
-            # pdfplumber wraps the real error (e.g. a password-protected file) in its first argument
-            inner = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
-            raise PdfUnreadable(f"{type(inner).__name__}: {inner}") from exc
+        except Unreadable as exc:  # damaged, not a PDF, password-protected: pdfium says which
+            raise PdfUnreadable(str(exc)) from exc
+        except Exception as exc:  # anything else a damaged file makes a reader raise
+            raise PdfUnreadable(f"{type(exc).__name__}: {exc}") from exc
         return PdfRead(text, scan_tables(pdf, text.pages, text.ocr_words))
 
 
