@@ -99,12 +99,14 @@ class Line:
 
 def group_lines(words: list[Word]) -> list[Line]:
     """Words → lines by baseline; within a line, words of one name are joined into one cell."""
+    # A line's band is its first (topmost) word's: a band grown by every member would let an
+    # amount centred between the two lines of a wrapped name chain both lines into one, and the
+    # name's lines would then be ordered by x, not by line (row 2's start before row 1's).
     lines: list[list[Word]] = []
     for w in sorted(words, key=lambda w: (w.top, w.x0)):
         cy = (w.top + w.bottom) / 2
         for line in reversed(lines[-3:]):
-            top, bottom = min(x.top for x in line), max(x.bottom for x in line)
-            if top <= cy <= bottom:
+            if line[0].top <= cy <= line[0].bottom:
                 line.append(w)
                 break
         else:

@@ -120,3 +120,21 @@ def test_known_differences_name_their_page():
         assert rid in ENTRIES
         for item in items:
             assert {"check_id", "page", "printed"} <= set(item), item
+
+
+def test_wrapped_names_keep_their_line_order(real2026):
+    """A name wrapped onto two lines reads top line first: no published name of a code is a
+    rotation of another name published for the same code (Yantai prints 机关事业单位职业年金缴 /
+    费支出 with the amount centred between the two lines)."""
+    names: dict[str, set[str]] = {}
+    for _, result in real2026.values():
+        for item in result.line_items:
+            if item["code"] and item["item_name"]:
+                names.setdefault(item["code"], set()).add(item["item_name"])
+    rotated = []
+    for code, found in names.items():
+        for a in found:
+            for b in found:
+                if a != b and len(a) == len(b) and b in a + a:
+                    rotated.append((code, a, b))
+    assert not rotated, rotated
