@@ -10,14 +10,19 @@ that extracts in parallel gives each of its threads its own ``Extractor``.
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import os
+import re
 import resource
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the parent never needs the extraction code itself
@@ -54,18 +59,46 @@ def _vm_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _serve(conn, memory_mb: int) -> None:
+def _vm_peak_bytes(pid: int) -> int | None:
+    """A live process's peak address space (``VmPeak``), or None once it has gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+# A native library (pdfium, zlib under it) that cannot get memory under the address-space cap
+# aborts the process instead of raising MemoryError; the worker's peak, sampled by the parent
+# while it waits, tells that death from a crash: an address space this close to the cap means
+# the report needed more than its budget.
+_SAMPLE_SECONDS = 0.01
+_NEAR_CAP = 0.75
+_FRAME = re.compile(r'File "([^"]+)", line (\d+) in (\S+)')
+
+
+def _over_budget(memory_mb: int) -> str:
+    return f"over the memory budget per report (HOTLINE_REPORT_MEMORY_MB = {memory_mb} MB)"
+
+
+def _serve(conn, memory_mb: int, crash_log: str | None = None) -> None:
     """Worker loop: (entry, fetched) in, ("ok", result) or ("error", kind, text) out."""
     from hotline_budgets.transform.catalog import load_catalog
     from hotline_budgets.transform.report import process_report
 
+    if crash_log:  # where a native abort leaves the Python frames it happened under
+        faulthandler.enable(open(crash_log, "w", encoding="utf-8"))  # noqa: SIM115 (kept open)
     catalog = load_catalog()
-    limit = _vm_bytes() + memory_mb * 1024 * 1024
+    base = _vm_bytes()
+    limit = base + memory_mb * 1024 * 1024
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
     except (ValueError, OSError):
         pass
-    conn.send(("ready", catalog.version))
+    conn.send(("ready", catalog.version, base))
     while True:
         try:
             job = conn.recv()
@@ -77,7 +110,7 @@ def _serve(conn, memory_mb: int) -> None:
         try:
             conn.send(("ok", process_report(entry, fetched, catalog)))
         except MemoryError:
-            conn.send(("error", "memory", f"over the memory budget of {memory_mb} MB"))
+            conn.send(("error", "memory", _over_budget(memory_mb)))
         except Exception as exc:  # a parser bug on one report: reported, the worker goes on
             conn.send(("error", "exception", type(exc).__name__))
 
@@ -111,13 +144,17 @@ class Extractor:
         self._conn = None
         self._lock = threading.Lock()
         self.catalog_version: str | None = None
+        self._base_bytes = 0
+        self._crash_log: str | None = None
 
     def _start(self) -> None:
         to_child_r, to_child_w = os.pipe()
         to_parent_r, to_parent_w = os.pipe()
+        fd, self._crash_log = tempfile.mkstemp(prefix="hotline-worker-", suffix=".log")
+        os.close(fd)
         proc = subprocess.Popen(
             [sys.executable, "-m", "hotline_budgets.flows.isolation", str(to_child_r),
-             str(to_parent_w), str(self.budget.memory_mb)],
+             str(to_parent_w), str(self.budget.memory_mb), self._crash_log],
             pass_fds=(to_child_r, to_parent_w), stdin=subprocess.DEVNULL)
         os.close(to_child_r)
         os.close(to_parent_w)
@@ -125,7 +162,7 @@ class Extractor:
         try:
             if not conn.poll(120):
                 raise ExtractionStopped("the extraction worker did not start within 120 s")
-            _, self.catalog_version = conn.recv()
+            _, self.catalog_version, self._base_bytes = conn.recv()
         except (EOFError, OSError) as exc:
             proc.kill()
             conn.close()
@@ -143,6 +180,42 @@ class Extractor:
         if self._conn is not None:
             self._conn.close()
         self._proc = self._conn = None
+        if self._crash_log is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._crash_log)
+            self._crash_log = None
+
+    def _wait(self) -> tuple[bool, int]:
+        """Wait for the worker's answer within the wall-clock budget, sampling its peak
+        address space; (answered, peak bytes seen)."""
+        deadline = time.monotonic() + self.budget.seconds
+        peak = 0
+        while True:
+            seen = _vm_peak_bytes(self._proc.pid)
+            peak = max(peak, seen or 0)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False, peak
+            if self._conn.poll(min(_SAMPLE_SECONDS, left)):
+                return True, peak
+
+    def _death_reason(self, code: int | None, seconds: float, peak: int) -> str:
+        """Why the worker died, in a maintainer's words: the signal, the Python frame a
+        native abort happened under, and whether it was at its memory cap."""
+        how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        where = ""
+        if self._crash_log:
+            with contextlib.suppress(OSError):
+                frames = _FRAME.findall(Path(self._crash_log).read_text(encoding="utf-8", errors="replace"))
+                if frames:
+                    file, line, func = frames[0]
+                    where = f" in {func} ({Path(file).name}:{line})"
+        text = f"the extraction process died ({how}){where} after {seconds:.0f} s"
+        used_mb = (peak - self._base_bytes) / 2**20
+        if code is not None and code < 0 and used_mb >= _NEAR_CAP * self.budget.memory_mb:
+            return (f"{_over_budget(self.budget.memory_mb)}: {text}, its address space"
+                    f" {used_mb:.0f} MB over its libraries'")
+        return text
 
     def run(self, entry: RegistryEntry, fetched: FetchedReport) -> ReportResult:
         """process_report in the worker; raises ExtractionStopped with a maintainer's reason."""
@@ -150,19 +223,20 @@ class Extractor:
             if self._proc is None or self._proc.poll() is not None:
                 self._start()
             started = time.monotonic()
+            peak = 0
             try:
                 self._conn.send((entry, fetched))
-                if not self._conn.poll(self.budget.seconds):
+                answered, peak = self._wait()
+                if not answered:
                     self._kill()
                     raise ExtractionStopped(
                         f"stopped after {self.budget.seconds:g} s (the wall-clock budget per report)")
                 message = self._conn.recv()
             except (EOFError, OSError, BrokenPipeError):
                 code = self._proc.wait(5) if self._proc is not None else None
+                reason = self._death_reason(code, time.monotonic() - started, peak)
                 self._kill()
-                how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-                raise ExtractionStopped(f"the extraction process died ({how}) after"
-                                        f" {time.monotonic() - started:.0f} s") from None
+                raise ExtractionStopped(reason) from None
             if message[0] == "ok":
                 return message[1]
             if message[1] == "memory":
@@ -193,4 +267,5 @@ class Extractor:
 
 if __name__ == "__main__":  # the worker: python -m hotline_budgets.flows.isolation RFD WFD MB
     _serve(_Duplex(Connection(int(sys.argv[1]), writable=False),
-                   Connection(int(sys.argv[2]), readable=False)), int(sys.argv[3]))
+                   Connection(int(sys.argv[2]), readable=False)), int(sys.argv[3]),
+           sys.argv[4] if len(sys.argv) > 4 else None)
