@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pdfplumber
 from pdfplumber.table import Table, TableFinder, TableSettings
+from pdfplumber.utils import extract_text, extract_words
 
 from hotline_budgets.extract.grid import is_data_row
 from hotline_budgets.extract.layer import PdfLayer
@@ -24,7 +25,7 @@ from hotline_budgets.extract.tables import (
     load_titles,
     match_title,
 )
-from hotline_budgets.extract.words import PageWords, Rule, words_to_text
+from hotline_budgets.extract.words import AMOUNT_CHARS, PageWords, Rule, words_to_text
 from hotline_budgets.text import compact
 
 # One validated settings object for every ruled table (see STACK.md "pdfplumber").
@@ -53,6 +54,83 @@ class _Row(list):
     boxes: list[str]
 
 
+def _in_box(char: dict, box: tuple[float, float, float, float]) -> bool:
+    """pdfplumber's Table.extract test: the char's centre, half-open box."""
+    h, v = (char["x0"] + char["x1"]) / 2, (char["top"] + char["bottom"]) / 2
+    return box[0] <= h < box[2] and box[1] <= v < box[3]
+
+
+_AMOUNT_CHAR = set("0123456789.,-")
+
+
+def _runs(chars: list[dict], owner: dict[int, int], boxes: list) -> list[list[dict]]:
+    """A word's chars (left to right) cut into printed runs: where two chars overlap (one run
+    never overlaps itself, two texts that overflow into each other do: '序号' over '单位编码'),
+    and at a cell boundary no char is cut by (two cells' texts a hair apart, read as one word:
+    '公务用车购置' | '公务用车运行')."""
+    out: list[list[dict]] = []
+    for c in chars:
+        if not out:
+            out.append([c])
+            continue
+        prev = out[-1][-1]
+        a, b = owner.get(id(prev)), owner.get(id(c))
+        edge = boxes[a][2] if a is not None and a != b else None
+        cut = edge is not None and not (prev["x0"] < edge < prev["x1"] or c["x0"] < edge < c["x1"])
+        if prev["x1"] - c["x0"] > 1.0 or cut:
+            out.append([c])
+        else:
+            out[-1].append(c)
+    return out
+
+
+def cell_texts(table: Table, chars: list[dict]) -> list[list[str | None]]:
+    """``table.extract(x_tolerance=1.5)``, except for text that overflows its ruled cell.
+
+    A label wider than its cell is printed across the rules beside it (Excel leaves it
+    unclipped): cutting its chars at the rules gives '预算数政 | 府预算支出经济科目（按大类 | ）预算数'
+    and '…服务保 | 障中18心39311.66'. A run of label chars that crosses a rule belongs to the cell
+    it covers most; the digits past the rule that form an amount stay in their own cell.
+    """
+    out: list[list[str | None]] = []
+    for row in table.rows:
+        row_chars = [c for c in chars if _in_box(c, row.bbox)]
+        boxes = list(row.cells)
+        owner: dict[int, int] = {}
+        for c in row_chars:
+            for j, box in enumerate(boxes):
+                if box is not None and _in_box(c, box):
+                    owner[id(c)] = j
+                    break
+        for word in extract_words(row_chars, return_chars=True, x_tolerance=1.5, y_tolerance=2):
+            cs = sorted(word["chars"], key=lambda c: c["x0"])
+            if len({owner.get(id(c)) for c in cs} - {None}) <= 1:
+                continue
+            first = owner.get(id(cs[0]))
+            digits = [c for c in cs if owner.get(id(c)) != first and c["text"] in _AMOUNT_CHAR]
+            if AMOUNT_CHARS.match("".join(c["text"] for c in digits)):
+                cs = [c for c in cs if c not in digits]
+            for run in _runs(cs, owner, boxes):
+                if any(c["text"].isdigit() for c in run) or len({owner.get(id(c)) for c in run}) <= 1:
+                    continue
+                x0, x1 = run[0]["x0"], max(c["x1"] for c in run)
+                touched = sorted({owner[id(c)] for c in run if id(c) in owner})
+                # its home: the cell it covers most (a centred label overflowing both sides, a
+                # left-aligned one running on to the right)
+                home = max(touched, key=lambda j: (min(x1, boxes[j][2]) - max(x0, boxes[j][0]), -j))
+                for c in run:
+                    owner[id(c)] = home
+        texts: list[str | None] = []
+        for j, box in enumerate(boxes):
+            if box is None:
+                texts.append(None)
+                continue
+            mine = [c for c in row_chars if owner.get(id(c)) == j]
+            texts.append(extract_text(mine, x_tolerance=1.5) if mine else "")
+        out.append(texts)
+    return out
+
+
 def _bbox(b: tuple[float, float, float, float] | None) -> str:
     return "" if b is None else f"{b[0]:.1f},{b[1]:.1f},{b[2]:.1f},{b[3]:.1f}"
 
@@ -62,7 +140,7 @@ def _expand_merged(table: pdfplumber.table.Table, texts: list[list[str | None]] 
     """Grid of cell texts where a merged cell's text fills every position it covers (``texts``:
     the cells' texts when they do not come from the text layer, e.g. OCR words)."""
     if texts is None:
-        texts = table.extract(x_tolerance=1.5)
+        texts = cell_texts(table, table.page.chars)
     rows = table.rows
     n_cols = max(len(r.cells) for r in rows)
     col_x = []

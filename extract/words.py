@@ -9,6 +9,7 @@ typed one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -89,12 +90,44 @@ def rules_from_edges(edges: list[dict]) -> list[Rule]:
     return out
 
 
+# An amount as a cell prints it: 1,839,311.66 / 1839311.66 / 17,159,700
+AMOUNT_CHARS = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+$|^-?\d{1,3}(?:,\d{3})+$")
+
+
+def _words_at_rules(word: dict, rules: list[Rule], page_no: int) -> list[Word]:
+    """A word as one or two Words: where a cell's text overflows its ruled cell and runs into
+    the amount beside it ('…服务保障中18心39311.66': the name's last chars and the amount's
+    digits interleaved, one word by position), the digits printed past the vertical rule that
+    form an amount are that cell's own word; the overflowing text stays with its word."""
+    chars = word.get("chars") or []
+    mid_y = (word["top"] + word["bottom"]) / 2
+    crossing = sorted((r.x0 + r.x1) / 2 for r in rules
+                      if not r.is_horizontal and r.top - 1 <= mid_y <= r.bottom + 1
+                      and word["x0"] + 1 < (r.x0 + r.x1) / 2 < word["x1"] - 1)
+    whole = Word(word["text"], word["x0"], word["top"], word["x1"], word["bottom"], page_no)
+    if not crossing or not chars:
+        return [whole]
+    cut = crossing[0]
+    past = [c for c in chars if (c["x0"] + c["x1"]) / 2 > cut and (c["text"].isdigit() or c["text"] in ".,-")]
+    digits = "".join(c["text"] for c in sorted(past, key=lambda c: c["x0"]))
+    if not AMOUNT_CHARS.match(digits):
+        return [whole]
+    taken = {id(c) for c in past}
+    rest = sorted((c for c in chars if id(c) not in taken), key=lambda c: c["x0"])
+    if not rest:
+        return [whole]
+    out = [Word("".join(c["text"] for c in rest), min(c["x0"] for c in rest), min(c["top"] for c in rest),
+                max(c["x1"] for c in rest), max(c["bottom"] for c in rest), page_no),
+           Word(digits, min(c["x0"] for c in past), min(c["top"] for c in past),
+                max(c["x1"] for c in past), max(c["bottom"] for c in past), page_no)]
+    return sorted(out, key=lambda w: w.x0)
+
+
 def text_layer_page(page, page_no: int) -> PageWords:  # noqa: ANN001 - extract.layer.LayerPage
     """One text-layer page (pdfplumber's word grouping on pdfium's chars, see extract.layer)
     as positioned words and rules: the PDF text-layer word source."""
-    words = [
-        Word(w["text"], w["x0"], w["top"], w["x1"], w["bottom"], page_no)
-        for w in page.extract_words(x_tolerance=1.5, y_tolerance=2)
-    ]
+    rules = rules_from_edges(page.edges)
+    words = [w for d in page.extract_words(x_tolerance=1.5, y_tolerance=2, return_chars=True)
+             for w in _words_at_rules(d, rules, page_no)]
     return PageWords(page=page_no, width=float(page.width), height=float(page.height),
-                     words=words, rules=rules_from_edges(page.edges), origin="text")
+                     words=words, rules=rules, origin="text")
