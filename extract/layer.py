@@ -112,9 +112,14 @@ class LayerPage:
         return [c for c in self.chars if x0 <= (c["x0"] + c["x1"]) / 2 < x1
                 and top <= (c["top"] + c["bottom"]) / 2 < bottom]
 
-    def extract_words(self, **kwargs: float) -> list[dict]:
-        """pdfplumber's ``Page.extract_words(**kwargs)`` on these chars."""
-        return extract_words(self.chars, **kwargs)
+    def extract_words(self, **kwargs: float | bool) -> list[dict]:
+        """pdfplumber's ``Page.extract_words(**kwargs)`` on these chars (read once per settings:
+        the word reader and the ruled reader's overflow test ask for the same words)."""
+        key = tuple(sorted(kwargs.items()))
+        cache = self.__dict__.setdefault("_words", {})
+        if key not in cache:
+            cache[key] = extract_words(self.chars, **kwargs)
+        return cache[key]
 
     def text_between(self, top: float, bottom: float) -> str:
         """pdfplumber's ``page.crop((0, top, width, bottom)).extract_text()``."""

@@ -84,51 +84,78 @@ def _runs(chars: list[dict], owner: dict[int, int], boxes: list) -> list[list[di
     return out
 
 
-def cell_texts(table: Table, chars: list[dict]) -> list[list[str | None]]:
+def _crossing_rows(table: Table, words: list[dict]) -> set[int]:
+    """Rows where a word runs over a cell boundary (most tables have none: they keep
+    pdfplumber's own texts at pdfplumber's cost)."""
+    rows = [(i, r.bbox, [b[2] for b in r.cells if b is not None]) for i, r in enumerate(table.rows)]
+    out: set[int] = set()
+    for w in words:
+        mid = (w["top"] + w["bottom"]) / 2
+        for i, bbox, edges in rows:
+            if i not in out and bbox[1] <= mid < bbox[3] and any(
+                    w["x0"] + 0.5 < e < w["x1"] - 0.5 for e in edges):
+                out.add(i)
+    return out
+
+
+def _row_texts(row, chars: list[dict]) -> list[str | None]:  # noqa: ANN001 - pdfplumber CellGroup
+    """One row's cell texts with overflowing runs given to their home cell (see cell_texts)."""
+    row_chars = [c for c in chars if _in_box(c, row.bbox)]
+    boxes = list(row.cells)
+    owner: dict[int, int] = {}
+    for c in row_chars:
+        for j, box in enumerate(boxes):
+            if box is not None and _in_box(c, box):
+                owner[id(c)] = j
+                break
+    for word in extract_words(row_chars, return_chars=True, x_tolerance=1.5, y_tolerance=2):
+        cs = sorted(word["chars"], key=lambda c: c["x0"])
+        if len({owner.get(id(c)) for c in cs} - {None}) <= 1:
+            continue
+        first = owner.get(id(cs[0]))
+        digits = [c for c in cs if owner.get(id(c)) != first and c["text"] in _AMOUNT_CHAR]
+        if AMOUNT_CHARS.match("".join(c["text"] for c in digits)):
+            taken = {id(c) for c in digits}
+            cs = [c for c in cs if id(c) not in taken]
+        for run in _runs(cs, owner, boxes):
+            if any(c["text"].isdigit() for c in run) or len({owner.get(id(c)) for c in run}) <= 1:
+                continue
+            x0, x1 = run[0]["x0"], max(c["x1"] for c in run)
+            touched = sorted({owner[id(c)] for c in run if id(c) in owner})
+            # its home: the cell it covers most (a centred label overflowing both sides, a
+            # left-aligned one running on to the right)
+            home = max(touched, key=lambda j: (min(x1, boxes[j][2]) - max(x0, boxes[j][0]), -j))
+            for c in run:
+                owner[id(c)] = home
+    texts: list[str | None] = []
+    for j, box in enumerate(boxes):
+        if box is None:
+            texts.append(None)
+            continue
+        mine = [c for c in row_chars if owner.get(id(c)) == j]
+        texts.append(extract_text(mine, x_tolerance=1.5) if mine else "")
+    return texts
+
+
+def cell_texts(table: Table, chars: list[dict], words: list[dict] | None = None
+               ) -> list[list[str | None]]:
     """``table.extract(x_tolerance=1.5)``, except for text that overflows its ruled cell.
 
     A label wider than its cell is printed across the rules beside it (Excel leaves it
     unclipped): cutting its chars at the rules gives '预算数政 | 府预算支出经济科目（按大类 | ）预算数'
     and '…服务保 | 障中18心39311.66'. A run of label chars that crosses a rule belongs to the cell
     it covers most; the digits past the rule that form an amount stay in their own cell.
+    ``words``: the page's words, where the caller has them (else read from ``chars``).
     """
-    out: list[list[str | None]] = []
-    for row in table.rows:
-        row_chars = [c for c in chars if _in_box(c, row.bbox)]
-        boxes = list(row.cells)
-        owner: dict[int, int] = {}
-        for c in row_chars:
-            for j, box in enumerate(boxes):
-                if box is not None and _in_box(c, box):
-                    owner[id(c)] = j
-                    break
-        for word in extract_words(row_chars, return_chars=True, x_tolerance=1.5, y_tolerance=2):
-            cs = sorted(word["chars"], key=lambda c: c["x0"])
-            if len({owner.get(id(c)) for c in cs} - {None}) <= 1:
-                continue
-            first = owner.get(id(cs[0]))
-            digits = [c for c in cs if owner.get(id(c)) != first and c["text"] in _AMOUNT_CHAR]
-            if AMOUNT_CHARS.match("".join(c["text"] for c in digits)):
-                cs = [c for c in cs if c not in digits]
-            for run in _runs(cs, owner, boxes):
-                if any(c["text"].isdigit() for c in run) or len({owner.get(id(c)) for c in run}) <= 1:
-                    continue
-                x0, x1 = run[0]["x0"], max(c["x1"] for c in run)
-                touched = sorted({owner[id(c)] for c in run if id(c) in owner})
-                # its home: the cell it covers most (a centred label overflowing both sides, a
-                # left-aligned one running on to the right)
-                home = max(touched, key=lambda j: (min(x1, boxes[j][2]) - max(x0, boxes[j][0]), -j))
-                for c in run:
-                    owner[id(c)] = home
-        texts: list[str | None] = []
-        for j, box in enumerate(boxes):
-            if box is None:
-                texts.append(None)
-                continue
-            mine = [c for c in row_chars if owner.get(id(c)) == j]
-            texts.append(extract_text(mine, x_tolerance=1.5) if mine else "")
-        out.append(texts)
-    return out
+    texts = table.extract(x_tolerance=1.5)
+    if words is None:
+        words = extract_words(chars, x_tolerance=1.5, y_tolerance=2)
+    x0, top, x1, bottom = table.bbox
+    words = [w for w in words if x0 <= (w["x0"] + w["x1"]) / 2 < x1
+             and top <= (w["top"] + w["bottom"]) / 2 < bottom]
+    for i in _crossing_rows(table, words):
+        texts[i] = _row_texts(table.rows[i], chars)
+    return texts
 
 
 def _bbox(b: tuple[float, float, float, float] | None) -> str:
@@ -338,6 +365,9 @@ def scan_ruled(pdf: PdfLayer, page_numbers: set[int],
                 above = text_between(top, table.bbox[1])
                 below_limit = page.height
                 top = table.bbox[3]
+                if texts is None:  # the page's words, as the word reader read them (cached)
+                    texts = cell_texts(table, table.page.chars,
+                                       page.extract_words(x_tolerance=1.5, y_tolerance=2, return_chars=True))
                 grid, col_x = _expand_merged(table, texts)
                 grid, inside = _strip_caption_rows(grid)
                 if not grid:

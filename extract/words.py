@@ -91,24 +91,28 @@ def rules_from_edges(edges: list[dict]) -> list[Rule]:
 
 
 # An amount as a cell prints it: 1,839,311.66 / 1839311.66 / 17,159,700
+_AMOUNT_SET = frozenset("0123456789.,-")
 AMOUNT_CHARS = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+$|^-?\d{1,3}(?:,\d{3})+$")
 
 
-def _words_at_rules(word: dict, rules: list[Rule], page_no: int) -> list[Word]:
+def _words_at_rules(word: dict, vrules: list[tuple[float, float, float]], page_no: int) -> list[Word]:
     """A word as one or two Words: where a cell's text overflows its ruled cell and runs into
     the amount beside it ('…服务保障中18心39311.66': the name's last chars and the amount's
     digits interleaved, one word by position), the digits printed past the vertical rule that
-    form an amount are that cell's own word; the overflowing text stays with its word."""
+    form an amount are that cell's own word; the overflowing text stays with its word.
+    ``vrules``: the page's vertical rules as (x, top, bottom)."""
+    text = word["text"]
+    whole = Word(text, word["x0"], word["top"], word["x1"], word["bottom"], page_no)
+    if not any(ch.isdigit() for ch in text) or all(ch in _AMOUNT_SET for ch in text):
+        return [whole]  # no digits, or nothing but an amount: nothing to split (most words)
     chars = word.get("chars") or []
     mid_y = (word["top"] + word["bottom"]) / 2
-    crossing = sorted((r.x0 + r.x1) / 2 for r in rules
-                      if not r.is_horizontal and r.top - 1 <= mid_y <= r.bottom + 1
-                      and word["x0"] + 1 < (r.x0 + r.x1) / 2 < word["x1"] - 1)
-    whole = Word(word["text"], word["x0"], word["top"], word["x1"], word["bottom"], page_no)
+    crossing = sorted(x for x, top, bottom in vrules
+                      if top - 1 <= mid_y <= bottom + 1 and word["x0"] + 1 < x < word["x1"] - 1)
     if not crossing or not chars:
         return [whole]
     cut = crossing[0]
-    past = [c for c in chars if (c["x0"] + c["x1"]) / 2 > cut and (c["text"].isdigit() or c["text"] in ".,-")]
+    past = [c for c in chars if (c["x0"] + c["x1"]) / 2 > cut and c["text"] in _AMOUNT_SET]
     digits = "".join(c["text"] for c in sorted(past, key=lambda c: c["x0"]))
     if not AMOUNT_CHARS.match(digits):
         return [whole]
@@ -127,7 +131,8 @@ def text_layer_page(page, page_no: int) -> PageWords:  # noqa: ANN001 - extract.
     """One text-layer page (pdfplumber's word grouping on pdfium's chars, see extract.layer)
     as positioned words and rules: the PDF text-layer word source."""
     rules = rules_from_edges(page.edges)
+    vrules = [((r.x0 + r.x1) / 2, r.top, r.bottom) for r in rules if not r.is_horizontal]
     words = [w for d in page.extract_words(x_tolerance=1.5, y_tolerance=2, return_chars=True)
-             for w in _words_at_rules(d, rules, page_no)]
+             for w in _words_at_rules(d, vrules, page_no)]
     return PageWords(page=page_no, width=float(page.width), height=float(page.height),
                      words=words, rules=rules, origin="text")
