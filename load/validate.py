@@ -185,10 +185,31 @@ def _run_suite(name: str, table: pa.Table, suite_json: dict) -> list[dict]:
     return rows
 
 
+def _graded(table_name: str, expectation_id: str) -> str:
+    """' — <why>' for an expectation that checks at a stated strength (meta ``strength``: the
+    catalog membership at ``corroborated`` fails exactly on the single_report codes), so the
+    run summary says what its failure means; '' for the others."""
+    try:
+        suite = load_suite(table_name)
+    except (OSError, ValueError):
+        return ""
+    for exp in suite.get("expectations", []):
+        meta = exp.get("meta") or {}
+        if meta.get("id") == expectation_id and meta.get("strength"):
+            return f" — {meta['strength']}: {meta.get('why', '')}"
+    return ""
+
+
 def describe_failures(rows: list[dict]) -> list[str]:
-    """One line per failed expectation, for the run summary."""
-    return [f"{r['expectation_id'].split(':', 1)[1]}({r['column_name']}) unexpected e.g."
-            f" [{r['unexpected_sample'] or ''}]" for r in rows if not r["is_success"]]
+    """One line per failed expectation, for the run summary (sample values once each)."""
+    out = []
+    for r in rows:
+        if r["is_success"]:
+            continue
+        sample = ", ".join(dict.fromkeys((r["unexpected_sample"] or "").split(", ")))
+        out.append(f"{r['expectation_id'].split(':', 1)[1]}({r['column_name']}) unexpected e.g."
+                   f" [{sample}]{_graded(r['table_name'], r['expectation_id'])}")
+    return out
 
 
 def failures_by_table(results_by_year: dict[int, list[dict]]) -> dict[str, list[str]]:

@@ -77,6 +77,21 @@ def test_failures_are_grouped_by_year_and_table():
         "2024/line_items": ["expect_column_values_to_be_in_set(code) unexpected e.g. [9999999]"]}
 
 
+def test_a_graded_failure_says_what_it_means_and_names_each_value_once():
+    """The catalog membership at 'corroborated' strength fails on the single_report codes: the
+    run summary says so instead of a bare failure."""
+    import json
+
+    from hotline_budgets.load.validate import EXPECTATIONS_DIR, describe_failures
+
+    suite = json.loads((EXPECTATIONS_DIR / "line_items.json").read_text(encoding="utf-8"))
+    graded = next(e["meta"]["id"] for e in suite["expectations"] if (e.get("meta") or {}).get("strength"))
+    row = dict(table_name="line_items", expectation_id=graded, column_name="code", is_success=False,
+               unexpected_count=3, unexpected_sample="20111, 20111, 2011105")
+    (line,) = describe_failures([row])
+    assert "[20111, 2011105]" in line and "single_report" in line and "corroborated" in line
+
+
 def test_conversion_refuses_unknown_missing_and_null_naming_table_row_and_column():
     import pytest
 
