@@ -115,6 +115,18 @@ def test_yuan_with_cents_convert_exactly(real2026):
     assert str(amounts[("summary", "income.grand_total", "total")]) == "2838.423471"
 
 
+def test_a_measure_printed_only_as_its_parts_is_their_sum(real2026):
+    """Xi'an prints 合计 / 人员经费支出 / 公用经费支出 / 专项业务经费支出 and no 基本支出: basic is
+    人员 + 公用 (source_text 'a+b'), project is 专项业务经费, and total = basic + project holds."""
+    _, result = real2026["xian-2026-budget-02"]
+    grand = {li["measure"]: li for li in result.line_items
+             if li["statement"] == "general_budget_expenditure" and li["item"] == "grand_total"}
+    assert grand["basic"]["source_text"] == "18,119,247.51+1,208,867.20"
+    assert str(grand["basic"]["amount_wan"]) == "1932.811471"
+    assert str(grand["project"]["amount_wan"]) == "905.612000"
+    assert grand["total"]["amount_wan"] == grand["basic"]["amount_wan"] + grand["project"]["amount_wan"]
+
+
 def test_known_differences_name_their_page():
     for rid, items in KNOWN.items():
         assert rid in ENTRIES

@@ -80,6 +80,7 @@ class LabelBook:
     fund_items: tuple[str, ...]
     ignored_column_rules: list[Rule] = field(default_factory=list)
     measure_rows: list[Rule] = field(default_factory=list)  # a row label naming the measure
+    part_columns: list[Rule] = field(default_factory=list)  # columns adding up to one measure
 
 
 @cache
@@ -116,6 +117,7 @@ def load_labels(path: Path = LABELS_FILE) -> LabelBook:
         fund_parent_rows=re.compile(data["fund_parent_rows"]),
         fund_items=tuple(data["fund_items"]),
         measure_rows=rules(data.get("measure_rows", []), "measure"),
+        part_columns=rules(data.get("part_columns", []), "measure"),
         ignored_column_rules=[
             Rule(re.compile(e if isinstance(e, str) else e["pattern"]), "ignore",
                  frozenset(() if isinstance(e, str) else e.get("statements", [])))
@@ -583,6 +585,11 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
     factor = UNIT_FACTOR[table.source_unit]
     groups = _group_columns(table, book)
     all_paths = [path for g in groups for _, path in g.amounts]
+    # measures the table prints as a column of their own (a part column then only repeats a share)
+    printed_measures = {m for path in all_paths
+                        if not any(r.applies(table.statement, path) for r in book.part_columns)
+                        and (m := _measure_of(table.statement, path, book))}
+    part_rows: dict[tuple, int] = {}  # fact key → the row whose part columns it sums
     resolver = _RowResolver(table.statement, catalog, book, printed)
     carries = [_CodeCarry() for _ in groups]
     units = [_UnitRows() for _ in groups]
@@ -668,7 +675,11 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                 if group.ignored:
                     ignored("breakdown with no SCHEMA key (labels.yaml ignored_group)")
                     continue
-                if any(r.applies(table.statement, path) for r in book.ignored_column_rules):
+                part = next((r for r in book.part_columns if r.applies(table.statement, path)), None)
+                if part is not None and part.value in printed_measures:
+                    ignored(f"part of {part.value}, which the table prints as a column")
+                    continue
+                if part is None and any(r.applies(table.statement, path) for r in book.ignored_column_rules):
                     ignored("column has no SCHEMA measure")
                     continue
                 if j in subtotals[gi]:
@@ -690,6 +701,8 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                             f"row label not understood ({row_key})"))
                     continue
                 col_item, measure = _column_meaning(table.statement, path, book, all_paths)
+                if part is not None:
+                    measure = part.value
                 cell_key = row_key
                 total_item = next((r.value for r in book.total_row_columns
                                    if r.applies(table.statement, path)), None)
@@ -746,6 +759,15 @@ def facts_from_table(table: RawTable, catalog: Catalog, book: LabelBook | None =
                         tuple(a * factor for a in readings.alternatives), readings.kind))
                     seen[fact.key] = fact
                     continue
+                if fact.key in seen and part is not None and part_rows.get(fact.key) == i:
+                    first = seen[fact.key]  # the row's other part of the same measure: their sum
+                    merged = replace(first, amount_wan=first.amount_wan + fact.amount_wan,
+                                     source_text=f"{first.source_text}+{fact.source_text}")
+                    out.facts[out.facts.index(first)] = merged
+                    seen[fact.key] = merged
+                    continue
+                if part is not None and fact.key not in seen:
+                    part_rows[fact.key] = i
                 if fact.key in seen and group.finer:
                     first = seen[fact.key]
                     merged = replace(first, amount_wan=first.amount_wan + fact.amount_wan,
