@@ -25,7 +25,7 @@ from hotline_budgets.extract.tables import (
     load_titles,
     match_title,
 )
-from hotline_budgets.extract.words import AMOUNT_CHARS, PageWords, Rule, words_to_text
+from hotline_budgets.extract.words import AMOUNT_CHAR_SET, AMOUNT_CHARS, PageWords, Rule, words_to_text
 from hotline_budgets.text import compact
 
 # One validated settings object for every ruled table (see STACK.md "pdfplumber").
@@ -58,9 +58,6 @@ def _in_box(char: dict, box: tuple[float, float, float, float]) -> bool:
     """pdfplumber's Table.extract test: the char's centre, half-open box."""
     h, v = (char["x0"] + char["x1"]) / 2, (char["top"] + char["bottom"]) / 2
     return box[0] <= h < box[2] and box[1] <= v < box[3]
-
-
-_AMOUNT_CHAR = set("0123456789.,-")
 
 
 def _runs(chars: list[dict], owner: dict[int, int], boxes: list) -> list[list[dict]]:
@@ -113,7 +110,7 @@ def _row_texts(row, chars: list[dict]) -> list[str | None]:  # noqa: ANN001 - pd
         if len({owner.get(id(c)) for c in cs} - {None}) <= 1:
             continue
         first = owner.get(id(cs[0]))
-        digits = [c for c in cs if owner.get(id(c)) != first and c["text"] in _AMOUNT_CHAR]
+        digits = [c for c in cs if owner.get(id(c)) != first and c["text"] in AMOUNT_CHAR_SET]
         if AMOUNT_CHARS.match("".join(c["text"] for c in digits)):
             taken = {id(c) for c in digits}
             cs = [c for c in cs if id(c) not in taken]
@@ -162,12 +159,10 @@ def _bbox(b: tuple[float, float, float, float] | None) -> str:
     return "" if b is None else f"{b[0]:.1f},{b[1]:.1f},{b[2]:.1f},{b[3]:.1f}"
 
 
-def _expand_merged(table: pdfplumber.table.Table, texts: list[list[str | None]] | None = None
+def _expand_merged(table: pdfplumber.table.Table, texts: list[list[str | None]]
                    ) -> tuple[list[list[str]], list[float | None]]:
     """Grid of cell texts where a merged cell's text fills every position it covers (``texts``:
-    the cells' texts when they do not come from the text layer, e.g. OCR words)."""
-    if texts is None:
-        texts = cell_texts(table, table.page.chars)
+    the cells' texts, from ``cell_texts`` or from OCR words)."""
     rows = table.rows
     n_cols = max(len(r.cells) for r in rows)
     col_x = []
@@ -415,7 +410,6 @@ def scan_ruled(pdf: PdfLayer, page_numbers: set[int],
     return scan
 
 
-_AMOUNT_TEXT = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+$|^-?\d{1,3}(?:,\d{3})+$")
 _LABEL_CHARS = re.compile(r"[\u4e00-\u9fff（）()、\s]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CLOSING = re.compile(r"^[）)]+$")  # the closing bracket of a wrapped label: 机关资本性支出（一 | ）0.00
@@ -426,7 +420,7 @@ def _unglued(cell: str) -> tuple[str, str] | None:
     ('缴费支出43608.96') or interleaved by position ('0设.0)0' = '设)' + '0.00')."""
     words = "".join(_LABEL_CHARS.findall(cell)).replace(" ", "")
     amount = _LABEL_CHARS.sub("", cell)
-    if (_CJK.search(words) or _CLOSING.match(words)) and _AMOUNT_TEXT.match(amount):
+    if (_CJK.search(words) or _CLOSING.match(words)) and AMOUNT_CHARS.match(amount):
         return words, amount
     return None
 

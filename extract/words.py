@@ -91,7 +91,7 @@ def rules_from_edges(edges: list[dict]) -> list[Rule]:
 
 
 # An amount as a cell prints it: 1,839,311.66 / 1839311.66 / 17,159,700
-_AMOUNT_SET = frozenset("0123456789.,-")
+AMOUNT_CHAR_SET = frozenset("0123456789.,-")
 AMOUNT_CHARS = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+$|^-?\d{1,3}(?:,\d{3})+$")
 
 
@@ -103,7 +103,7 @@ def _words_at_rules(word: dict, vrules: list[tuple[float, float, float]], page_n
     ``vrules``: the page's vertical rules as (x, top, bottom)."""
     text = word["text"]
     whole = Word(text, word["x0"], word["top"], word["x1"], word["bottom"], page_no)
-    if not any(ch.isdigit() for ch in text) or all(ch in _AMOUNT_SET for ch in text):
+    if not any(ch.isdigit() for ch in text) or all(ch in AMOUNT_CHAR_SET for ch in text):
         return [whole]  # no digits, or nothing but an amount: nothing to split (most words)
     chars = word.get("chars") or []
     mid_y = (word["top"] + word["bottom"]) / 2
@@ -112,7 +112,7 @@ def _words_at_rules(word: dict, vrules: list[tuple[float, float, float]], page_n
     if not crossing or not chars:
         return [whole]
     cut = crossing[0]
-    past = [c for c in chars if (c["x0"] + c["x1"]) / 2 > cut and c["text"] in _AMOUNT_SET]
+    past = [c for c in chars if (c["x0"] + c["x1"]) / 2 > cut and c["text"] in AMOUNT_CHAR_SET]
     digits = "".join(c["text"] for c in sorted(past, key=lambda c: c["x0"]))
     if not AMOUNT_CHARS.match(digits):
         return [whole]

@@ -48,27 +48,22 @@ class ExtractionStopped(Exception):
     """The report was stopped: over budget, or its worker process died."""
 
 
-def _vm_bytes() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _vm_peak_bytes(pid: int) -> int | None:
-    """A live process's peak address space (``VmPeak``), or None once it has gone."""
+def _status_bytes(field: str, pid: int | str = "self") -> int | None:
+    """One ``Vm…`` field of /proc/<pid>/status in bytes, or None (no /proc, or the process gone)."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as fh:
             for line in fh:
-                if line.startswith("VmPeak:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError):
         pass
     return None
+
+
+def _vm_bytes() -> int:
+    """This process's address space now (its peak RSS where /proc is missing)."""
+    size = _status_bytes("VmSize")
+    return size if size is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 # A native library (pdfium, zlib under it) that cannot get memory under the address-space cap
@@ -191,7 +186,7 @@ class Extractor:
         deadline = time.monotonic() + self.budget.seconds
         peak = 0
         while True:
-            seen = _vm_peak_bytes(self._proc.pid)
+            seen = _status_bytes("VmPeak", self._proc.pid)
             peak = max(peak, seen or 0)
             left = deadline - time.monotonic()
             if left <= 0:

@@ -185,19 +185,18 @@ def _run_suite(name: str, table: pa.Table, suite_json: dict) -> list[dict]:
     return rows
 
 
-def _graded(table_name: str, expectation_id: str) -> str:
-    """' — <why>' for an expectation that checks at a stated strength (meta ``strength``: the
-    catalog membership at ``corroborated`` fails exactly on the single_report codes), so the
-    run summary says what its failure means; '' for the others."""
+@cache
+def _graded_notes(table_name: str) -> dict[str, str]:
+    """{expectation id: ' — <strength>: <why>'} for the suite's expectations that check at a
+    stated strength (meta ``strength``: the catalog membership at ``corroborated`` fails exactly
+    on the single_report codes), so the run summary says what such a failure means."""
     try:
         suite = load_suite(table_name)
     except (OSError, ValueError):
-        return ""
-    for exp in suite.get("expectations", []):
-        meta = exp.get("meta") or {}
-        if meta.get("id") == expectation_id and meta.get("strength"):
-            return f" — {meta['strength']}: {meta.get('why', '')}"
-    return ""
+        return {}
+    return {meta["id"]: f" — {meta['strength']}: {meta.get('why', '')}"
+            for exp in suite.get("expectations", [])
+            if (meta := exp.get("meta") or {}).get("strength") and meta.get("id")}
 
 
 def describe_failures(rows: list[dict]) -> list[str]:
@@ -208,7 +207,7 @@ def describe_failures(rows: list[dict]) -> list[str]:
             continue
         sample = ", ".join(dict.fromkeys((r["unexpected_sample"] or "").split(", ")))
         out.append(f"{r['expectation_id'].split(':', 1)[1]}({r['column_name']}) unexpected e.g."
-                   f" [{sample}]{_graded(r['table_name'], r['expectation_id'])}")
+                   f" [{sample}]{_graded_notes(r['table_name']).get(r['expectation_id'], '')}")
     return out
 
 
