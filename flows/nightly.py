@@ -415,10 +415,40 @@ def assemble_year(outcomes: list[ReportOutcome], catalog: Catalog) -> dict[str, 
 
 def validate_year(year: int, tables: dict[str, pa.Table]) -> tuple[pa.Table, list[str]]:
     """expectation_results of the year (Great Expectations) and the failures in words."""
+    return validate_years({year: tables})[year]
+
+
+def validate_years(tables_by_year: dict[int, dict[str, pa.Table]]
+                   ) -> dict[int, tuple[pa.Table, list[str]]]:
+    """validate_year for several years in one validation per table name (GX's cost is per
+    expectation, not per row; load/validate.validate_tables gives each year its own rows)."""
     from hotline_budgets.load.validate import describe_failures, validate_tables
 
-    rows = validate_tables({year: tables})[year]
-    return load_schema()["expectation_results"].to_arrow(rows), describe_failures(rows)
+    schema = load_schema()["expectation_results"]
+    return {year: (schema.to_arrow(rows), describe_failures(rows))
+            for year, rows in validate_tables(tables_by_year).items()}
+
+
+def years_to_publish(by_year: dict[int, list[ReportOutcome]], ctx: RunContext
+                     ) -> dict[int, list[ReportOutcome]]:
+    """The years whose inputs changed since their published version."""
+    return {year: group for year, group in by_year.items()
+            if current_version(ctx.warehouse, year) != year_fingerprint(group, ctx.catalog)}
+
+
+def validate_changed_years(by_year: dict[int, list[ReportOutcome]], ctx: RunContext
+                           ) -> dict[int, tuple[pa.Table, list[str]]]:
+    """Validation of every year about to be published, once per run; never raises. A failure
+    here returns nothing, and each year is then validated on its own as it is published, so a
+    year that cannot be validated fails alone."""
+    changed = years_to_publish(by_year, ctx)
+    if len(changed) < 2:
+        return {}
+    try:
+        return validate_years({year: assemble_year(group, ctx.catalog)
+                               for year, group in changed.items()})
+    except Exception:
+        return {}
 
 
 @dataclass
@@ -430,14 +460,17 @@ class YearOutcome:
     expectation_failures: list[str] = field(default_factory=list)
 
 
-def publish_one_year(year: int, outcomes: list[ReportOutcome], ctx: RunContext) -> YearOutcome:
-    """Validate and publish a year whose inputs changed; never raises (the old version stays)."""
+def publish_one_year(year: int, outcomes: list[ReportOutcome], ctx: RunContext,
+                     validated: tuple[pa.Table, list[str]] | None = None) -> YearOutcome:
+    """Validate and publish a year whose inputs changed; never raises (the old version stays).
+    ``validated``: the year's expectation results and failures, when the run validated its
+    years together (validate_changed_years)."""
     fingerprint = year_fingerprint(outcomes, ctx.catalog)
     if current_version(ctx.warehouse, year) == fingerprint:
         return YearOutcome(year, "unchanged", path=(ctx.warehouse / str(year)).resolve())
     try:
         tables = assemble_year(outcomes, ctx.catalog)
-        results, failures = validate_year(year, tables)
+        results, failures = validated or validate_year(year, tables)
         tables["expectation_results"] = results
         path = publish_year(year, tables, ctx.warehouse, fingerprint)
         return YearOutcome(year, "rewritten", path=path, expectation_failures=failures)
@@ -638,9 +671,11 @@ ReportMapper = Callable[[list[RegistryEntry], "RunContext"], Iterable[ReportOutc
 def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None,
                  progress: Callable[[str], None] | None = None,
                  report: Callable = process_entry, publish: Callable = publish_one_year,
-                 map_reports: ReportMapper | None = None, slots: int = 1) -> RunSummary:
-    """The whole run; ``report``/``publish`` are the per-report and per-year steps (plain
-    functions, or Prefect tasks inside the flow). ``map_reports`` runs the per-report step over
+                 map_reports: ReportMapper | None = None, slots: int = 1,
+                 validate: Callable = validate_changed_years) -> RunSummary:
+    """The whole run; ``report``/``publish`` are the per-report and per-year steps and
+    ``validate`` the one validation of the changed years (plain functions, or Prefect tasks
+    inside the flow). ``map_reports`` runs the per-report step over
     the entries in parallel (a task runner); it yields the outcomes in registry order, with at
     most ``slots`` extraction processes in this process."""
     warehouse = Path(warehouse)
@@ -654,13 +689,13 @@ def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None
         ctx = RunContext(warehouse, load_catalog(), load_state(warehouse), slots=slots)
         with RowSpool(warehouse) as spool:
             return _run_with_spool(entries, ctx, spool, started_at, t0, say, report, publish,
-                                   map_reports)
+                                   map_reports, validate)
 
 
 def _run_with_spool(entries: list[RegistryEntry], ctx: RunContext, spool: RowSpool,
                     started_at: datetime, t0: float, say: Callable[[str], None],
                     report: Callable, publish: Callable,
-                    map_reports: ReportMapper | None) -> RunSummary:
+                    map_reports: ReportMapper | None, validate: Callable) -> RunSummary:
     """run_pipeline's body once the warehouse is locked: every outcome is spooled as it
     arrives, so memory holds the reports in flight and one year's tables, not the registry."""
     warehouse = ctx.warehouse
@@ -676,9 +711,10 @@ def _run_with_spool(entries: list[RegistryEntry], ctx: RunContext, spool: RowSpo
     by_year: dict[int, list[ReportOutcome]] = {}
     for o in outcomes:
         by_year.setdefault(o.entry.fiscal_year, []).append(o)
+    validated = validate(by_year, ctx)
     year_outcomes = []
     for year, group in sorted(by_year.items()):
-        year_outcomes.append(publish(year, group, ctx))
+        year_outcomes.append(publish(year, group, ctx, validated.get(year)))
         say(f"year {year}: {year_outcomes[-1].action} {year_outcomes[-1].detail}".rstrip())
     failed_years = {y.year: y.detail for y in year_outcomes if y.action == "failed"}
     for o in outcomes:  # a year that could not be published: its reports say so

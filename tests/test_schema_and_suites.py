@@ -145,3 +145,27 @@ def test_report_rows_are_validated_before_they_join_a_year(tmp_path):
         result.line_items = good + [bad]
         problems = validate_report_rows(result)
         assert any(expected in p for p in problems), (expected, problems)
+
+
+def test_validating_years_together_gives_each_years_own_results(flow_run):
+    """One validation per table name over the years (a run's fixed cost) must give every year
+    the rows its own validation gives: published years, a year that fails (duplicate key, a code
+    outside the catalog, a negative amount) and a year with no line items."""
+    from hotline_budgets.load.release import published_tables
+    from hotline_budgets.load.validate import validate_tables
+
+    warehouse, _ = flow_run
+    by_year = {year: {name: t for name, t in tables.items() if name != "expectation_results"}
+               for year, tables in published_tables(warehouse).items()}
+    schema = load_schema()
+    base = min(by_year)
+    bad = schema["line_items"].to_arrow([
+        _row(fiscal_year=2030), _row(fiscal_year=2030),
+        _row(fiscal_year=2030, code="9999999"), _row(fiscal_year=2030, code="2010302",
+                                                     amount_wan=Decimal("-1.00"))])
+    by_year[2030] = by_year[base] | {"line_items": bad}
+    by_year[2031] = by_year[base] | {"line_items": schema["line_items"].to_arrow([])}
+    together = validate_tables(by_year)
+    assert any(not r["is_success"] for r in together[2030])
+    for year, tables in by_year.items():
+        assert together[year] == validate_tables({year: tables})[year], year
