@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from hotline_budgets.extract.fetch import FetchedReport
 from hotline_budgets.extract.layer import LayerPage, Unreadable
+from hotline_budgets.extract.narrative import PrintedSection, read_explanation
 from hotline_budgets.extract.pdf_text import Illegible, NeedsOcr, PdfText, open_pdf, read_page_texts
 from hotline_budgets.extract.tables import RawTable, TableScan, scan_tables
 from hotline_budgets.extract.words import PageWords
@@ -25,7 +26,7 @@ from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.choose import reading_rank
 from hotline_budgets.transform.consistency import check_consistency
 from hotline_budgets.transform.facts import Fact
-from hotline_budgets.transform.narrative_facts import NarrativeFacts, read_narrative
+from hotline_budgets.transform.narrative_facts import NarrativeFacts, narrative_facts
 from hotline_budgets.transform.table_facts import (
     CLASS_NAME_STATEMENTS,
     UNIT_FACTOR,
@@ -318,20 +319,21 @@ def _ignored_issues(entry: RegistryEntry, result: TableFacts) -> list[dict]:
             for (statement, page, reason), cells in grouped.items()]
 
 
-def read_text_facts(entry: RegistryEntry, pages: list[str], table_facts: list[Fact],
+def read_text_facts(entry: RegistryEntry, sections: list[PrintedSection], table_facts: list[Fact],
                     catalog: Catalog) -> NarrativeFacts:
-    """Explanation-text facts, resolving names with the code + name pairs the tables print."""
-    return read_narrative(pages, report_kind=entry.report_kind, fiscal_year=entry.fiscal_year,
-                          catalog=catalog, printed_codes=printed_codes(table_facts))
+    """Explanation-text facts (``sections``: the report's read_explanation), resolving names
+    with the code + name pairs the tables print."""
+    return narrative_facts(sections, report_kind=entry.report_kind, fiscal_year=entry.fiscal_year,
+                           catalog=catalog, printed_codes=printed_codes(table_facts))
 
 
-def zero_kept_facts(entry: RegistryEntry, pages: list[str], table_facts: list[Fact],
+def zero_kept_facts(entry: RegistryEntry, sections: list[PrintedSection], table_facts: list[Fact],
                     catalog: Catalog) -> list[Fact]:
     """Explanation-text facts with zero amounts kept; read once, as the stated zeros and the
     consistency checks both use them."""
-    return read_narrative(pages, report_kind=entry.report_kind, fiscal_year=entry.fiscal_year,
-                          catalog=catalog, printed_codes=printed_codes(table_facts),
-                          keep_zeros=True).facts
+    return narrative_facts(sections, report_kind=entry.report_kind, fiscal_year=entry.fiscal_year,
+                           catalog=catalog, printed_codes=printed_codes(table_facts),
+                           keep_zeros=True).facts
 
 
 def stated_zero_rows(entry: RegistryEntry, zeros: list[Fact], facts: list[Fact]) -> list[dict]:
@@ -518,7 +520,8 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
 
     keyed = key_tables(entry, pdf.scan, catalog, pdf.text.ocr_words)
     issues = ocr_page_issues(entry, pdf.text) + keyed.issues + table_issues(entry, keyed, pdf.scan)
-    narrative = read_text_facts(entry, pdf.text.pages, keyed.facts, catalog)
+    sections = read_explanation(pdf.text.pages)  # immutable: read once for both readings
+    narrative = read_text_facts(entry, sections, keyed.facts, catalog)
     text_facts = [ocr_provenance(f, pdf.text.ocr_words) for f in narrative.facts]
     facts, conflicts = merge_facts(keyed.facts, text_facts)
     issues += [_issue(entry, "narrative_conflict", c) for c in conflicts]
@@ -539,7 +542,7 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
     line_items = line_item_rows(entry, facts)
     report |= dict(status=str(ReportStatus.PUBLISHED), status_reason=None, line_item_count=len(line_items))
     statements = statement_rows(entry, keyed, facts)
-    zeros = zero_kept_facts(entry, pdf.text.pages, keyed.facts, catalog)
+    zeros = zero_kept_facts(entry, sections, keyed.facts, catalog)
     checks = consistency_rows(entry, fetched.read_bytes(), pdf.text.pages, keyed.facts,
                               statements, catalog, pdf.layer_pages, zeros)
     return ReportResult(report=report, line_items=line_items, statements=statements,
