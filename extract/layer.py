@@ -391,6 +391,11 @@ class PdfLayer:
     def pages(self) -> list[LayerPage]:
         return [self.page(i) for i in range(1, len(self) + 1)]
 
+    def read_pages(self) -> dict[int, LayerPage]:
+        """The pages read so far by number: plain dicts that outlive :meth:`close`, so a later
+        step (the consistency locator) need not open and read the same pages again."""
+        return dict(self._pages)
+
     def page(self, page_no: int) -> LayerPage:
         """The 1-based page ``page_no`` (read once)."""
         hit = self._pages.get(page_no)

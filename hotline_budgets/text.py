@@ -10,14 +10,20 @@ _ENUM_PREFIX = re.compile(
 )
 
 
+# compiled once: compact() runs ~700k times a night and re.sub's pattern-cache lookup cost more
+# than the substitution itself
+_SPACE = re.compile(r"\s+")
+_BLANK = re.compile(r"[\s\u3000]+")
+
+
 def normalize_name(name: str) -> str:
     """Full-width brackets, no whitespace, no leading enumeration (一、 / 1. / （一）)."""
     text = name.translate(_PUNCT)
-    text = re.sub(r"\s+", "", text)
+    text = _SPACE.sub("", text)
     # an enumeration whose numeral OCR lost ("、一般公共预算拨款收入") is still an enumeration
     return _ENUM_PREFIX.sub("", text).lstrip("、.．")
 
 
 def compact(text: str) -> str:
     """Remove all whitespace, as PDF text extraction inserts blanks around Latin digits."""
-    return re.sub(r"[\s\u3000]+", "", text)
+    return _BLANK.sub("", text)

@@ -10,7 +10,7 @@ what failed. The tables win: nothing here changes a published line item.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -26,6 +26,7 @@ from hotline_budgets.transform.narrative_facts import read_narrative
 
 RULES_FILE = Path(__file__).parent / "consistency_rules.yaml"
 _NUM = re.compile(r"[\d,]+(?:\.\d+)?")
+_BLANKS = re.compile(r"\s+")
 
 
 # --------------------------------------------------------------------------- rules
@@ -89,25 +90,38 @@ def _fmt(amount: Decimal) -> str:
 
 @dataclass
 class Locator:
-    """Finds the box of a printed string on a page (PDF opened once, words read per page)."""
+    """Finds the box of a printed string on a page (PDF opened once, words read per page).
+
+    ``read``: text-layer pages the report's reading already parsed (extract.layer); a page
+    found there is not read from ``pdf_bytes`` again (the same pdfium reading, so the same words).
+    """
 
     pdf_bytes: bytes | None
+    read: Mapping[int, Any] = field(default_factory=dict)
     _words: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
     _pdf: Any = None
+
+    def _page(self, page: int) -> Any:
+        """The parsed page ``page`` (1-based), or None when there is no such page."""
+        if page in self.read:
+            return self.read[page]
+        if self.pdf_bytes is None:
+            return None
+        if self._pdf is None:
+            from hotline_budgets.extract.layer import PdfLayer
+
+            self._pdf = PdfLayer(self.pdf_bytes)
+        return self._pdf.page(page) if 1 <= page <= len(self._pdf) else None
 
     def words(self, page: int) -> list[tuple[str, str]]:
         if page not in self._words:
             self._words[page] = []
-            if self.pdf_bytes is not None:
-                if self._pdf is None:
-                    from hotline_budgets.extract.layer import PdfLayer
-
-                    self._pdf = PdfLayer(self.pdf_bytes)
-                if 1 <= page <= len(self._pdf):
-                    self._words[page] = [
-                        (re.sub(r"\s+", "", w["text"]),
-                         f"{w['x0']:.1f},{w['top']:.1f},{w['x1']:.1f},{w['bottom']:.1f}")
-                        for w in self._pdf.page(page).extract_words()]
+            parsed = self._page(page)
+            if parsed is not None:
+                self._words[page] = [
+                    (_BLANKS.sub("", w["text"]),
+                     f"{w['x0']:.1f},{w['top']:.1f},{w['x1']:.1f},{w['bottom']:.1f}")
+                    for w in parsed.extract_words()]
         return self._words[page]
 
     def find(self, page: int | None, needles: Iterable[str]) -> str | None:
@@ -705,18 +719,23 @@ def to_rows(findings: list[Finding], report_id: str, fiscal_year: int,
 
 def check_consistency(entry: Any, pages: list[str], table_facts: list[Fact],
                       statements: list[dict], catalog: Any, pdf_bytes: bytes | None = None,
-                      printed_codes: dict[str, str] | None = None) -> list[dict]:
+                      printed_codes: dict[str, str] | None = None,
+                      layer_pages: Mapping[int, Any] | None = None,
+                      zero_facts: list[Fact] | None = None) -> list[dict]:
     """The ``consistency_checks`` rows of one report (called from transform/report.py).
 
     The text is read again with zero amounts kept ("支出0万元" against a printed total is a
-    finding), so this needs only what the report processing already has.
+    finding), so this needs only what the report processing already has; ``zero_facts``: that
+    reading, when the caller has it (the same arguments), ``layer_pages``: see :class:`Locator`.
     """
-    text = read_narrative(pages, report_kind=entry.report_kind, fiscal_year=entry.fiscal_year,
-                          catalog=catalog, printed_codes=printed_codes, keep_zeros=True)
-    locator = Locator(pdf_bytes)
+    if zero_facts is None:
+        zero_facts = read_narrative(pages, report_kind=entry.report_kind,
+                                    fiscal_year=entry.fiscal_year, catalog=catalog,
+                                    printed_codes=printed_codes, keep_zeros=True).facts
+    locator = Locator(pdf_bytes, layer_pages or {})
     try:
         ev = Evidence(entry.report_kind, entry.fiscal_year, entry.entity_name, pages,
-                      [f for f in table_facts if f.method != "narrative"], text.facts,
+                      [f for f in table_facts if f.method != "narrative"], zero_facts,
                       statements, locator)
         return to_rows(run_checks(ev), entry.report_id, entry.fiscal_year)
     finally:

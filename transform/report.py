@@ -12,7 +12,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 
 from hotline_budgets.extract.fetch import FetchedReport
-from hotline_budgets.extract.layer import Unreadable
+from hotline_budgets.extract.layer import LayerPage, Unreadable
+from hotline_budgets.extract.narrative import PrintedSection, read_explanation
 from hotline_budgets.extract.pdf_text import Illegible, NeedsOcr, PdfText, open_pdf, read_page_texts
 from hotline_budgets.extract.tables import RawTable, TableScan, scan_tables
 from hotline_budgets.extract.words import PageWords
@@ -25,7 +26,7 @@ from hotline_budgets.transform.catalog import Catalog
 from hotline_budgets.transform.choose import reading_rank
 from hotline_budgets.transform.consistency import check_consistency
 from hotline_budgets.transform.facts import Fact
-from hotline_budgets.transform.narrative_facts import NarrativeFacts, read_narrative
+from hotline_budgets.transform.narrative_facts import NarrativeFacts, narrative_facts
 from hotline_budgets.transform.table_facts import (
     CLASS_NAME_STATEMENTS,
     UNIT_FACTOR,
@@ -116,6 +117,8 @@ class PdfRead:
 
     text: PdfText
     scan: TableScan
+    # the text layer's pages as read (the consistency locator finds boxes on them)
+    layer_pages: dict[int, LayerPage] = field(default_factory=dict)
 
 
 class PdfUnreadable(Exception):
@@ -138,7 +141,7 @@ def read_pdf(pdf_bytes: bytes) -> PdfRead:
             raise PdfUnreadable(str(exc)) from exc
         except Exception as exc:  # anything else a damaged file makes a reader raise
             raise PdfUnreadable(f"{type(exc).__name__}: {exc}") from exc
-        return PdfRead(text, scan_tables(pdf, text.pages, text.ocr_words))
+        return PdfRead(text, scan_tables(pdf, text.pages, text.ocr_words), pdf.read_pages())
 
 
 @dataclass
@@ -316,30 +319,41 @@ def _ignored_issues(entry: RegistryEntry, result: TableFacts) -> list[dict]:
             for (statement, page, reason), cells in grouped.items()]
 
 
-def read_text_facts(entry: RegistryEntry, pages: list[str], table_facts: list[Fact],
+def read_text_facts(entry: RegistryEntry, sections: list[PrintedSection], table_facts: list[Fact],
                     catalog: Catalog) -> NarrativeFacts:
-    """Explanation-text facts, resolving names with the code + name pairs the tables print."""
-    return read_narrative(pages, report_kind=entry.report_kind, fiscal_year=entry.fiscal_year,
-                          catalog=catalog, printed_codes=printed_codes(table_facts))
+    """Explanation-text facts (``sections``: the report's read_explanation), resolving names
+    with the code + name pairs the tables print."""
+    return narrative_facts(sections, report_kind=entry.report_kind, fiscal_year=entry.fiscal_year,
+                           catalog=catalog, printed_codes=printed_codes(table_facts))
 
 
-def stated_zero_rows(entry: RegistryEntry, pages: list[str], table_facts: list[Fact],
-                     facts: list[Fact], catalog: Catalog) -> list[dict]:
-    """The keys the explanation text states as 0万元 and no published fact gives, for load.checks."""
-    taken = {f.key for f in facts}
-    zeros = read_narrative(pages, report_kind=entry.report_kind, fiscal_year=entry.fiscal_year,
+def zero_kept_facts(entry: RegistryEntry, sections: list[PrintedSection], table_facts: list[Fact],
+                    catalog: Catalog) -> list[Fact]:
+    """Explanation-text facts with zero amounts kept; read once, as the stated zeros and the
+    consistency checks both use them."""
+    return narrative_facts(sections, report_kind=entry.report_kind, fiscal_year=entry.fiscal_year,
                            catalog=catalog, printed_codes=printed_codes(table_facts),
                            keep_zeros=True).facts
+
+
+def stated_zero_rows(entry: RegistryEntry, zeros: list[Fact], facts: list[Fact]) -> list[dict]:
+    """The keys the explanation text states as 0万元 (``zeros``: :func:`zero_kept_facts`) and
+    no published fact gives, for load.checks."""
+    taken = {f.key for f in facts}
     return [dict(report_id=entry.report_id, statement=f.statement, classification=f.classification,
                  code=f.code, item=f.item, measure=f.measure, page=f.page)
             for f in zeros if f.amount_wan == 0 and f.key not in taken]
 
 
 def consistency_rows(entry: RegistryEntry, pdf_bytes: bytes, pages: list[str],
-                     table_facts: list[Fact], statements: list[dict], catalog: Catalog) -> list[dict]:
-    """The report's consistency checks (text against tables, names, years, units), as rows."""
+                     table_facts: list[Fact], statements: list[dict], catalog: Catalog,
+                     layer_pages: dict[int, LayerPage] | None = None,
+                     zero_facts: list[Fact] | None = None) -> list[dict]:
+    """The report's consistency checks (text against tables, names, years, units), as rows
+    (``layer_pages``: the pages the reading already parsed, found on without re-reading;
+    ``zero_facts``: :func:`zero_kept_facts`, when already read)."""
     rows = check_consistency(entry, pages, table_facts, statements, catalog, pdf_bytes,
-                             printed_codes(table_facts))
+                             printed_codes(table_facts), layer_pages, zero_facts)
     return [_row("consistency_checks", **r) for r in rows]
 
 
@@ -506,7 +520,8 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
 
     keyed = key_tables(entry, pdf.scan, catalog, pdf.text.ocr_words)
     issues = ocr_page_issues(entry, pdf.text) + keyed.issues + table_issues(entry, keyed, pdf.scan)
-    narrative = read_text_facts(entry, pdf.text.pages, keyed.facts, catalog)
+    sections = read_explanation(pdf.text.pages)  # immutable: read once for both readings
+    narrative = read_text_facts(entry, sections, keyed.facts, catalog)
     text_facts = [ocr_provenance(f, pdf.text.ocr_words) for f in narrative.facts]
     facts, conflicts = merge_facts(keyed.facts, text_facts)
     issues += [_issue(entry, "narrative_conflict", c) for c in conflicts]
@@ -527,11 +542,11 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
     line_items = line_item_rows(entry, facts)
     report |= dict(status=str(ReportStatus.PUBLISHED), status_reason=None, line_item_count=len(line_items))
     statements = statement_rows(entry, keyed, facts)
+    zeros = zero_kept_facts(entry, sections, keyed.facts, catalog)
     checks = consistency_rows(entry, fetched.read_bytes(), pdf.text.pages, keyed.facts,
-                              statements, catalog)
+                              statements, catalog, pdf.layer_pages, zeros)
     return ReportResult(report=report, line_items=line_items, statements=statements,
                         quality_issues=issues, codes_seen=codes, consistency_checks=checks,
                         pending_repairs=pending_rows(entry, keyed, facts),
                         unit_rows=unit_rows(entry, keyed),
-                        stated_zeros=stated_zero_rows(entry, pdf.text.pages, keyed.facts, facts,
-                                                      catalog))
+                        stated_zeros=stated_zero_rows(entry, zeros, facts))
