@@ -64,8 +64,8 @@ def main() -> None:
     for data in pdfs:
         with open_pdf(data) as pdf:
             _ = [p.extract_text() or "" for p in pdf.pages]
-            scan = scan_ruled(pdf, set(range(1, len(pdf.pages) + 1)))
-        for table in scan.tables:
+            ruled = scan_ruled(pdf, set(range(1, len(pdf.pages) + 1)))
+        for table in ruled:
             facts_from_table(table, catalog)
     old = time.perf_counter() - started
 

@@ -18,12 +18,10 @@ from hotline_budgets.extract.grid import is_data_row
 from hotline_budgets.extract.layer import PdfLayer
 from hotline_budgets.extract.tables import (
     RawTable,
-    SkippedTable,
-    TableScan,
-    UnknownTable,
     _merge_duplicate_columns,
     load_titles,
     match_title,
+    names_statement,
 )
 from hotline_budgets.extract.words import AMOUNT_CHAR_SET, AMOUNT_CHARS, PageWords, Rule, words_to_text
 from hotline_budgets.text import compact
@@ -315,99 +313,88 @@ def ocr_grids(pw: PageWords) -> list[tuple[pdfplumber.table.Table, list[list[str
 
 
 def scan_ruled(pdf: PdfLayer, page_numbers: set[int],
-               ocr_words: dict[int, PageWords] | None = None) -> TableScan:
-    """Every ruled table of the PDF, assigned to a statement by the title printed above it.
+               ocr_words: dict[int, PageWords] | None = None) -> list[RawTable]:
+    """Every ruled statement table of the PDF, assigned to a statement by the title printed
+    above it (this second reading keeps statements only: the word reader reports the skipped
+    and unknown tables).
 
     A table with no title above it continues the previous page's statement (a table split
     across pages, with or without a repeated header). Pages in ``ocr_words`` (scans) are read
     from the rules found in the image and their OCR words; text-layer pages by pdfplumber's own
-    TableFinder on pdfium's edges and chars (``extract.layer``).
+    TableFinder on pdfium's edges and chars (``extract.layer``). A page that neither names a
+    statement nor continues one pays for no table finding (triage).
     """
     book = load_titles()
-    scan = TableScan(tables=[], skipped=[], unknown=[])
+    tables: list[RawTable] = []
     current: RawTable | None = None
-    skipping: SkippedTable | None = None
-    if True:
-        settings = TableSettings.resolve(RULED_TABLE_SETTINGS)
-        for page_no in range(1, len(pdf) + 1):
-            if page_no not in page_numbers:
-                current = skipping = None
-                continue
-            page = pdf.page(page_no)
-            ocr = (ocr_words or {}).get(page_no)
+    settings = TableSettings.resolve(RULED_TABLE_SETTINGS)
+    for page_no in range(1, len(pdf) + 1):
+        if page_no not in page_numbers:
+            current = None
+            continue
+        page = pdf.page(page_no)
+        ocr = (ocr_words or {}).get(page_no)
+        whole = words_to_text(ocr.words) if ocr is not None else page.extract_text()
+        if current is None or current.pages[-1] != page_no - 1:
+            current = None
+            if not names_statement(whole, book):
+                continue  # only skipped or unknown tables could be found here
+        if ocr is not None:
+            found_texts = ocr_grids(ocr)
+        else:  # the finder asks a page for .edges and .bbox, a table for .chars only
+            found_texts = [(Table(_CharsOnly(page.chars_in(t.bbox)), t.cells), None)  # type: ignore[arg-type]
+                           for t in TableFinder(page, settings).tables]  # type: ignore[arg-type]
+        found_texts.sort(key=lambda tt: tt[0].bbox[1])
+
+        def text_between(top: float, bottom: float, page=page, ocr=ocr) -> str:
             if ocr is not None:
-                found_texts = ocr_grids(ocr)
-            else:  # the finder asks a page for .edges and .bbox, a table for .chars only
-                found_texts = [(Table(_CharsOnly(page.chars_in(t.bbox)), t.cells), None)  # type: ignore[arg-type]
-                               for t in TableFinder(page, settings).tables]  # type: ignore[arg-type]
-            found_texts.sort(key=lambda tt: tt[0].bbox[1])
+                return words_to_text([w for w in ocr.words
+                                      if top <= (w.top + w.bottom) / 2 < bottom])
+            return page.text_between(top, bottom)
 
-            def text_between(top: float, bottom: float, page=page, ocr=ocr) -> str:
-                if ocr is not None:
-                    return words_to_text([w for w in ocr.words
-                                          if top <= (w.top + w.bottom) / 2 < bottom])
-                return page.text_between(top, bottom)
-
-            whole = words_to_text(ocr.words) if ocr is not None else page.extract_text()
-            head = compact(whole)[:40] if found_texts else ""
-            found = [t for t, _ in found_texts]
-            if any(m in head for m in book.toc_markers):
-                scan.skipped.extend(SkippedTable("table of contents", page_no) for _ in found)
+        if found_texts and any(m in compact(whole)[:40] for m in book.toc_markers):
+            current = None
+            continue
+        top = 0.0
+        for table, texts in found_texts:
+            above = text_between(top, table.bbox[1])
+            below_limit = page.height
+            top = table.bbox[3]
+            if texts is None:  # the page's words, as the word reader read them (cached)
+                texts = cell_texts(table, table.page.chars,
+                                   page.extract_words(x_tolerance=1.5, y_tolerance=2, return_chars=True))
+            grid, col_x = _expand_merged(table, texts)
+            grid, inside = _strip_caption_rows(grid)
+            if not grid:
+                continue
+            hit = match_title(above, book) or (match_title(inside, book) if inside else None)
+            above = above + "\n" + inside
+            if hit is None and current is not None and current.pages[-1] == page_no - 1:
+                _continue_table(current, grid, col_x, page_no)
+                continue
+            if hit is None or hit[1] is None:  # unknown, or a skipped table (政府采购 …)
                 current = None
                 continue
-            top = 0.0
-            for table, texts in found_texts:
-                above = text_between(top, table.bbox[1])
-                below_limit = page.height
-                top = table.bbox[3]
-                if texts is None:  # the page's words, as the word reader read them (cached)
-                    texts = cell_texts(table, table.page.chars,
-                                       page.extract_words(x_tolerance=1.5, y_tolerance=2, return_chars=True))
-                grid, col_x = _expand_merged(table, texts)
-                grid, inside = _strip_caption_rows(grid)
-                if not grid:
-                    continue
-                hit = match_title(above, book) or (match_title(inside, book) if inside else None)
-                above = above + "\n" + inside
-                if hit is None and current is not None and current.pages[-1] == page_no - 1:
-                    _continue_table(current, grid, col_x, page_no)
-                    continue
-                if hit is None and skipping is not None and skipping.page >= page_no - 1:
-                    # a skipped table (政府采购 …) running on over the next page is skipped too
-                    skipping = SkippedTable(skipping.title, page_no)
-                    scan.skipped.append(skipping)
-                    continue
-                skipping = None
-                if hit is None:
-                    lines = [compact(line) for line in above.splitlines() if compact(line)]
-                    scan.unknown.append(UnknownTable(page_no, lines[-1][-80:] if lines else ""))
-                    current = None
-                    continue
-                title, statement = hit
-                if statement is None:
-                    skipping = SkippedTable(title, page_no)
-                    scan.skipped.append(skipping)
-                    current = None
-                    continue
-                header, body = split_header(grid)
-                unglue_labels(body)
-                n_cols = len(grid[0])
-                current = RawTable(
-                    statement=statement,
-                    title=title,
-                    pages=[page_no],
-                    column_paths=column_paths(header, n_cols),
-                    rows=[(page_no, row) for row in body],
-                    boxes=[_boxes_of(row) for row in body],
-                    source_unit=_unit_in(above) or "万元",
-                    column_x=col_x,
-                )
-                below = text_between(table.bbox[3], below_limit)
-                current.printed_empty = any(m in compact(below + above) for m in book.empty_markers)
-                scan.tables.append(current)
-    for t in scan.tables:
+            title, statement = hit
+            header, body = split_header(grid)
+            unglue_labels(body)
+            n_cols = len(grid[0])
+            current = RawTable(
+                statement=statement,
+                title=title,
+                pages=[page_no],
+                column_paths=column_paths(header, n_cols),
+                rows=[(page_no, row) for row in body],
+                boxes=[_boxes_of(row) for row in body],
+                source_unit=_unit_in(above) or "万元",
+                column_x=col_x,
+            )
+            below = text_between(table.bbox[3], below_limit)
+            current.printed_empty = any(m in compact(below + above) for m in book.empty_markers)
+            tables.append(current)
+    for t in tables:
         _merge_duplicate_columns(t)
-    return scan
+    return tables
 
 
 _LABEL_CHARS = re.compile(r"[\u4e00-\u9fff（）()、\s]")

@@ -127,6 +127,12 @@ def match_title(text: str, book: TitleBook) -> tuple[str, str | None] | None:
     return None
 
 
+def names_statement(text: str, book: TitleBook) -> bool:
+    """Does ``text`` print the title of a SCHEMA statement anywhere (skipped titles aside)?"""
+    norm = normalize_title(text)
+    return any(statement is not None and title in norm for title, statement in book.titles)
+
+
 def _title_of_line(line: Line, book: TitleBook) -> tuple[str, str | None] | None:
     """A line that is a table's caption: it names a title and says little else."""
     text = normalize_title(line.text)
@@ -371,7 +377,7 @@ def scan_tables(source: bytes | PdfLayer, texts: list[str] | None = None,
         scan = scan_pages(pages)
         gridded = {p.page for p in pages if sum(1 for r in p.rules if not r.is_horizontal) >= 4}
         if gridded:  # the grid's continuation pages may have lost their rules: read them too
-            scan.alternatives = scan_ruled(pdf, {p.page for p in pages}, ocr_words).tables
+            scan.alternatives = scan_ruled(pdf, {p.page for p in pages}, ocr_words)
     return scan
 
 
