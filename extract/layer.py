@@ -177,8 +177,17 @@ def _descent(font: object, fonts: dict[int, float], rd: _Reader) -> float:
 
 def _chars(tp: object, ctm: Matrix, height: float, rd: _Reader,
            fonts: dict[int, float]) -> list[dict]:
-    """Every char pdfium's text page reads, boxed like pdfminer's LTChar."""
+    """Every char pdfium's text page reads, boxed like pdfminer's LTChar.
+
+    A text object's chars share its matrix, size and font, so those are asked once per object
+    and a glyph's width once per font, size and char: most of a page's ctypes calls."""
     out: list[dict] = []
+    last_obj = None
+    lin: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 1.0)
+    size = descent = 0.0
+    font = None
+    key = 0
+    widths: dict[tuple[int, int, float], float] = {}
     for i in range(R.FPDFText_CountChars(tp)):
         if R.FPDFText_IsGenerated(tp, i):
             # a space or line break pdfium infers from a gap: pdfminer has no such char, and
@@ -188,20 +197,27 @@ def _chars(tp: object, ctm: Matrix, height: float, rd: _Reader,
         unmapped = bool(R.FPDFText_HasUnicodeMapError(tp, i))
         # pdfium turns a hyphen that ends a line into U+0002: the PDF prints a hyphen there
         text = "\ufffd" if unmapped or u == 0 else "-" if u == 2 else chr(u)
-        size = R.FPDFText_GetFontSize(tp, i)
         R.FPDFText_GetCharOrigin(tp, i, rd.x, rd.y)
-        R.FPDFText_GetMatrix(tp, i, rd.m)
         obj = R.FPDFText_GetTextObject(tp, i)
-        font = R.FPDFTextObj_GetFont(obj) if obj else None
-        descent = _descent(font, fonts, rd) if font else 0.0
+        obj_key = ctypes.cast(obj, ctypes.c_void_p).value or 0 if obj else 0
+        if not obj or obj_key != last_obj:
+            last_obj = obj_key if obj else None
+            size = R.FPDFText_GetFontSize(tp, i)
+            R.FPDFText_GetMatrix(tp, i, rd.m)
+            m = rd.m
+            lin = (m.a, m.b, m.c, m.d)
+            font = R.FPDFTextObj_GetFont(obj) if obj else None
+            key = ctypes.cast(font, ctypes.c_void_p).value or 0 if font else 0
+            descent = _descent(font, fonts, rd) if font else 0.0
         adv = 0.0
-        if font and u and R.FPDFFont_GetGlyphWidth(font, u, ctypes.c_float(size),
-                                                     ctypes.byref(rd.f1)):
-            adv = rd.f1.value
-        m = rd.m
-        out.append(_char_box(ctm, height, (m.a, m.b, m.c, m.d), rd.x.value, rd.y.value, size,
-                             adv, descent, text, unmapped,
-                             ctypes.cast(obj, ctypes.c_void_p).value or 0 if obj else 0))
+        if font and u:
+            wkey = (key, u, size)
+            adv = widths.get(wkey, -1.0)
+            if adv < 0:
+                ok = R.FPDFFont_GetGlyphWidth(font, u, ctypes.c_float(size), ctypes.byref(rd.f1))
+                adv = widths[wkey] = rd.f1.value if ok else 0.0
+        out.append(_char_box(ctm, height, lin, rd.x.value, rd.y.value, size,
+                             adv, descent, text, unmapped, obj_key))
     return out
 
 

@@ -72,9 +72,12 @@ def _usable(ch: str) -> bool:
 def page_needs_ocr(page: LayerPage) -> bool:
     """True when the page shows content its text layer does not carry."""
     chars = page.chars
-    usable = sum(1 for c in chars if _usable(c["text"]))
-    if usable >= MIN_USABLE_CHARS:
-        return False
+    usable = 0
+    for c in chars:  # a typed page has enough usable chars long before its end
+        if _usable(c["text"]):
+            usable += 1
+            if usable >= MIN_USABLE_CHARS:
+                return False
     if chars and usable < len(chars) / 2:  # glyphs without a Unicode mapping: only pixels are left
         return True
     area = float(page.width * page.height) or 1.0
