@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -16,6 +17,7 @@ TOLERANCE_PER_TERM = Decimal("0.01")
 _NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
 
 
+@cache
 def load_identity_queries(path: Path = IDENTITIES_FILE) -> dict[str, str]:
     """Named queries of the SQL file (each starts with a ``-- name:`` line)."""
     text = path.read_text(encoding="utf-8")
@@ -31,6 +33,7 @@ def classify(difference: Decimal, terms: int) -> tuple[str, Decimal]:
     return ("rounding" if abs(difference) <= tolerance else "failed"), tolerance
 
 
+@cache
 def declared_relations() -> dict[str, pa.Table]:
     """The statement declaration as the relations identities.sql selects statements from."""
     specs = load_statements().values()
@@ -76,7 +79,7 @@ def evaluate_identities(line_items: pa.Table, unit_rows: list[dict] | None = Non
     ``unit_rows``: the report's amounts per budget unit (no line items, SCHEMA has no unit key),
     so that a table printing only a total and per-unit rows is checked too. ``stated_zeros``:
     the keys its text states as 0万元 (known parts, though not stored)."""
-    con = duckdb.connect()
+    con = duckdb.connect(config={"threads": 1})  # a report's rows: one thread is fastest
     try:
         con.register("li", line_items)
         con.register("unit_rows", unit_rows_table(unit_rows))
