@@ -79,6 +79,7 @@ def write_duckdb(tables: dict[str, TableSource], path: Path) -> None:
     con = duckdb.connect(str(path))
     try:
         con.execute("SET preserve_insertion_order = true")  # rows in file order: deterministic
+        con.execute("BEGIN")  # one commit: each DDL or COMMENT on its own wrote the log again
         for name, table in tables.items():
             con.execute(schema[name].duckdb_ddl())
             _insert(con, name, table)
@@ -89,6 +90,7 @@ def write_duckdb(tables: dict[str, TableSource], path: Path) -> None:
         for view in views.values():
             for statement in comment_statements(view, "VIEW"):
                 con.execute(statement)
+        con.execute("COMMIT")
         con.execute("CHECKPOINT")
     finally:
         con.close()
