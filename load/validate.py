@@ -12,6 +12,9 @@ import hashlib
 import json
 import logging
 import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -104,8 +107,23 @@ def write_suites(directory: Path = EXPECTATIONS_DIR) -> list[Path]:
     return paths
 
 
-@cache
+def prepare_validation() -> None:
+    """Import Great Expectations and make the validation context now (~2.5 s): a run calls it
+    in the background while reports are extracted, so validating does not start with it."""
+    _context()
+
+
+_CONTEXT_LOCK = threading.Lock()
+
+
 def _context():
+    """The process's one ephemeral GX context (made once, by whichever thread asks first)."""
+    with _CONTEXT_LOCK:
+        return _make_context()
+
+
+@cache
+def _make_context():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
@@ -138,16 +156,29 @@ def _batch_definition(name: str):
 
 
 def _digest(table: pa.Table, suite_json: dict) -> str:
-    """Content hash of a table and a suite: the same bytes give the same expectation results."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    digest = hashlib.sha256(sink.getvalue().to_pybytes())
-    digest.update(json.dumps(suite_json, sort_keys=True).encode())
+    """Content hash of a table's rows and a suite: the same rows give the same expectation
+    results, however the table is chunked and whatever descriptions its fields carry (a
+    release reads back from Parquet, with descriptions, the rows a run validated)."""
+    digest = hashlib.sha256(json.dumps(suite_json, sort_keys=True).encode())
+    for field, column in zip(table.schema, table.columns, strict=True):
+        one = pa.schema([pa.field(field.name, field.type)])  # no description, no nullability
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, one) as writer:  # one column at a time: little memory
+            writer.write_batch(pa.record_batch([column.combine_chunks()], schema=one))
+        digest.update(sink.getvalue())
     return digest.hexdigest()
 
 
-_results_by_digest: dict[str, list[dict]] = {}
+@dataclass
+class _Validated:
+    rows: list[dict]
+    result: object  # GX's ExpectationSuiteValidationResult (the release renders it)
+
+
+# What this process validated, by table name and content (bounded: a long-lived process
+# validates night after night)
+_validated: OrderedDict[str, _Validated] = OrderedDict()
+_VALIDATED_KEEP = 64
 
 
 def run_suite(name: str, table: pa.Table, suite_json: dict) -> list[dict]:
@@ -155,13 +186,28 @@ def run_suite(name: str, table: pa.Table, suite_json: dict) -> list[dict]:
 
     A table already validated in this process with the same suite (the catalog tables, the same
     in every year) gets the stored results: GX's cost is per expectation, not per row."""
+    return [dict(r) for r in _validate(name, table, suite_json).rows]
+
+
+def _validate(name: str, table: pa.Table, suite_json: dict) -> _Validated:
     key = f"{name}\x1f{_digest(table, suite_json)}"
-    if key not in _results_by_digest:
-        _results_by_digest[key] = _run_suite(name, table, suite_json)
-    return [dict(r) for r in _results_by_digest[key]]
+    hit = _validated.get(key)
+    if hit is None:
+        hit = _validated[key] = _run_suite(name, table, suite_json)
+        while len(_validated) > _VALIDATED_KEEP:
+            _validated.popitem(last=False)
+    _validated.move_to_end(key)
+    return hit
 
 
-def _run_suite(name: str, table: pa.Table, suite_json: dict) -> list[dict]:
+def suite_result(name: str, table: pa.Table, suite_json: dict) -> object:
+    """GX's validation result of these rows under this suite (the release's Data Docs render
+    it): the one this process already computed (the run's one validation per unit), else
+    validated now."""
+    return _validate(name, table, suite_json).result
+
+
+def _run_suite(name: str, table: pa.Table, suite_json: dict) -> _Validated:
     import great_expectations as gx
 
     suite = gx.ExpectationSuite(**json.loads(json.dumps(suite_json)))
@@ -182,7 +228,7 @@ def _run_suite(name: str, table: pa.Table, suite_json: dict) -> list[dict]:
             unexpected_sample=", ".join(sample) or None,
         ))
     rows.sort(key=lambda row: row["expectation_id"])
-    return rows
+    return _Validated(rows, result)
 
 
 @cache
@@ -260,6 +306,31 @@ def _only(suite_json: dict, ids: set[str]) -> dict:
                                           if e["meta"]["id"] in ids]}
 
 
+@dataclass
+class ValidationUnit:
+    """Years of one table name validated as one table: the union of their distinct tables."""
+
+    group: dict[int, pa.Table]
+    union: pa.Table
+    distinct: int  # how many different tables the union joins (1: the years print the same)
+
+
+def validation_units(tables: dict[int, pa.Table]) -> list[ValidationUnit]:
+    """What is validated of one table name over several years: per group of years (at most
+    UNION_ROWS rows, see _union_groups), the union of its distinct tables (a catalog table is
+    the same in every year). The run validates these units and the release's Data Docs render
+    them, so a unit the run validated is not validated again."""
+    units = []
+    for group in _union_groups(tables):
+        distinct: dict[str, pa.Table] = {}
+        for table in group.values():
+            distinct.setdefault(_digest(table, {}), table)
+        parts = list(distinct.values())
+        units.append(ValidationUnit(group, parts[0] if len(parts) == 1 else pa.concat_tables(parts),
+                                    len(parts)))
+    return units
+
+
 def run_suite_over_years(name: str, tables: dict[int, pa.Table], suite_json: dict
                          ) -> dict[int, list[dict]]:
     """{year: the rows run_suite would give for that year's table}, from one validation of the
@@ -267,20 +338,12 @@ def run_suite_over_years(name: str, tables: dict[int, pa.Table], suite_json: dic
     patterns, bounds, uniqueness) that holds on a union holds on each part, so only those the
     union fails are run again on each year's own table, for its own counts and samples."""
     out: dict[int, list[dict]] = {}
-    for group in _union_groups(tables):
-        if len(group) == 1:
-            (year, table), = group.items()
-            out[year] = run_suite(name, table, suite_json)
-            continue
-        distinct: dict[str, pa.Table] = {}  # a catalog table is the same in every year
-        for table in group.values():
-            distinct.setdefault(_digest(table, {}), table)
-        union = pa.concat_tables(list(distinct.values()))
-        union_rows = run_suite(name, union, suite_json)
+    for unit in validation_units(tables):
+        union_rows = run_suite(name, unit.union, suite_json)
         failed = {r["expectation_id"] for r in union_rows if not r["is_success"]}
-        for year, table in group.items():
+        for year, table in unit.group.items():
             again = ({r["expectation_id"]: r for r in run_suite(name, table, _only(suite_json, failed))}
-                     if failed and len(distinct) > 1 else {})
+                     if failed and unit.distinct > 1 else {})
             out[year] = [again.get(r["expectation_id"], r) if r["expectation_id"] in failed
                          else dict(r) for r in union_rows]
     return out
