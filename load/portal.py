@@ -106,7 +106,8 @@ def _quality_section(summary: dict, diff: dict) -> str:
         (
             "Since previous release",
             f"{len(changed['added'])} added · {len(changed['removed'])} removed · "
-            f"{len(changed['gone_stale'])} gone stale · {len(diff['line_item_changes'])} amounts changed"
+            f"{len(changed['gone_stale'])} gone stale · "
+            f"{sum(diff['line_item_change_counts'].values())} amounts changed"
             if diff["previous_release"]
             else "first release",
             "ok",

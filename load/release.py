@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -24,7 +25,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hotline_budgets.load.publish import write_duckdb
+from hotline_budgets.load.publish import ALL_YEARS_DB, write_duckdb
 from hotline_budgets.schema import (
     DICTIONARY_CSV_COLUMNS,
     Table,
@@ -41,6 +42,8 @@ LATEST = "latest"
 TEMPLATES = Path(__file__).parent / "release_templates"
 # Tables that hold the catalogs: the same in every year, so the all-years copy takes them once.
 YEARLESS = ("function_codes", "economic_codes", "code_aliases", "cofog_divisions", "cofog_crosswalk")
+ALL_YEARS_ONLY = ("report_versions",)  # published in the all-years database, not per year
+PORTAL_VIEWS = ("total_spending", "spending_by_function_class", "budget_vs_actual")
 LINE_ITEM_KEY = ("report_id", "statement", "classification", "code", "item", "measure")
 
 
@@ -67,38 +70,27 @@ class ReleaseManifest:
 # --- reading the published warehouse --------------------------------------------------------
 
 
+def published_years(warehouse: Path) -> list[int]:
+    """The years published in the warehouse."""
+    return sorted(int(p.name) for p in warehouse.iterdir()
+                  if p.is_dir() and p.name.isdigit() and (p / "reports.parquet").exists())
+
+
+def read_published_year(warehouse: Path, year: int) -> dict[str, pa.Table]:
+    """{table: Arrow table} of one published year, read from its Parquet files and cast to the
+    described schema (so the release's Parquet carries the descriptions)."""
+    tables = {}
+    for name, table in load_schema().items():
+        path = warehouse / str(year) / f"{name}.parquet"
+        data = pq.read_table(path) if path.exists() else table.to_arrow([])
+        tables[name] = data.select(table.column_names).cast(described_arrow_schema(table))
+    return tables
+
+
 def published_tables(warehouse: Path) -> dict[int, dict[str, pa.Table]]:
-    """{year: {table: Arrow table}} of every published year, read from its Parquet files and
-    cast to the described schema (so the release's Parquet carries the descriptions)."""
-    schema = load_schema()
-    years = sorted(
-        int(p.name)
-        for p in warehouse.iterdir()
-        if p.is_dir() and p.name.isdigit() and (p / "reports.parquet").exists()
-    )
-    out: dict[int, dict[str, pa.Table]] = {}
-    for year in years:
-        tables = {}
-        for name, table in schema.items():
-            path = warehouse / str(year) / f"{name}.parquet"
-            data = pq.read_table(path) if path.exists() else table.to_arrow([])
-            tables[name] = data.select(table.column_names).cast(described_arrow_schema(table))
-        out[year] = tables
-    return out
-
-
-def all_years(by_year: dict[int, dict[str, pa.Table]]) -> dict[str, pa.Table]:
-    """Every table over all years; the catalogs once (from the newest year)."""
-    schema = load_schema()
-    newest = max(by_year)
-    return {
-        name: by_year[newest][name]
-        if name in YEARLESS
-        else pa.concat_tables([by_year[y][name] for y in sorted(by_year)]).cast(
-            described_arrow_schema(schema[name])
-        )
-        for name in schema
-    }
+    """{year: {table: Arrow table}} of every published year (every year in memory at once: the
+    release itself reads one year at a time)."""
+    return {year: read_published_year(warehouse, year) for year in published_years(warehouse)}
 
 
 # --- writing the forms of the data ----------------------------------------------------------
@@ -119,36 +111,102 @@ def _csv_value(value) -> str:
     return str(value)
 
 
-def write_csv(table: pa.Table, path: Path) -> None:
-    """UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly."""
+def write_csv(table: pa.Table | pa.RecordBatchReader, path: Path) -> None:
+    """UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly; rows go
+    out CSV_BATCH_ROWS at a time (never all rows as Python objects)."""
+    batches = (table.to_batches(max_chunksize=CSV_BATCH_ROWS) if isinstance(table, pa.Table)
+               else table)
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(table.column_names)
-        for batch in table.to_batches(max_chunksize=CSV_BATCH_ROWS):  # never all rows as Python
+        writer.writerow(table.schema.names)
+        for batch in batches:
             for row in batch.to_pylist():
                 writer.writerow([_csv_value(v) for v in row.values()])
 
 
-def view_tables(db: Path) -> dict[str, pa.Table]:
-    """Every declared view of a release database, as Arrow."""
+def append_csv_rows(sources: list[Path], target: Path) -> None:
+    """``target``: the first source whole, then every other source's rows without its header
+    (byte-order mark and first line): the CSV of the concatenated tables, copied as bytes."""
+    with target.open("wb") as out:
+        for i, source in enumerate(sources):
+            with source.open("rb") as fh:
+                if i:
+                    fh.readline()  # the BOM sits at the start of the header line
+                shutil.copyfileobj(fh, out)
+
+
+def view_tables(db: Path, names: list[str] | None = None) -> dict[str, pa.Table]:
+    """Declared views of a release database (all, or ``names``), as Arrow."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return {name: con.sql(f"SELECT * FROM {name}").to_arrow_table() for name in load_views()}
+        return {name: con.sql(f"SELECT * FROM {name}").to_arrow_table()
+                for name in names or load_views()}
     finally:
         con.close()
 
 
-def write_data_forms(tables: dict[str, pa.Table], folder: Path, db_name: str) -> dict[str, pa.Table]:
-    """Parquet, DuckDB and CSV of one scope (a year, or all years); returns the views' rows."""
+def write_view_csvs(db: Path, folder: Path) -> None:
+    """The CSV of every declared view of ``db``, streamed from DuckDB, rows sorted."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for name in load_views():
+            # ORDER BY ALL: a view's rows come in no set order, its CSV in a stable one
+            write_csv(con.sql(f"SELECT * FROM {name} ORDER BY ALL").to_arrow_reader(CSV_BATCH_ROWS),
+                      folder / f"{name}.csv")
+    finally:
+        con.close()
+
+
+def write_data_forms(tables: dict[str, pa.Table], folder: Path, db_name: str) -> None:
+    """Parquet, DuckDB and CSV of one year."""
     (folder / "csv").mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         pq.write_table(table, folder / f"{name}.parquet")
         write_csv(table, folder / "csv" / f"{name}.csv")
     write_duckdb(tables, folder / db_name)
-    views = view_tables(folder / db_name)
-    for name, table in views.items():
-        write_csv(table, folder / "csv" / f"{name}.csv")
-    return views
+    write_view_csvs(folder / db_name, folder / "csv")
+
+
+def write_all_years_forms(staging: Path, years: list[int], extra: dict[str, pa.Table]) -> None:
+    """Parquet, DuckDB and CSV of all years, from the years' forms already in ``staging``, a
+    table at a time: each year's Parquet appended, each year's CSV rows appended, the database
+    filled by DuckDB from the Parquet files. The catalogs once, from the newest year; ``extra``:
+    tables kept over all years only (report_versions)."""
+    folder = staging / "all"
+    (folder / "csv").mkdir(parents=True, exist_ok=True)
+    sources: dict[str, pa.Table | list[Path]] = {}
+    for name, table in load_schema().items():
+        target = folder / f"{name}.parquet"
+        if name in extra:
+            data = extra[name].select(table.column_names).cast(described_arrow_schema(table))
+            pq.write_table(data, target)
+            write_csv(data, folder / "csv" / f"{name}.csv")
+            sources[name] = [target]
+            continue
+        scopes = [staging / str(y) for y in (years[-1:] if name in YEARLESS else years)]
+        with pq.ParquetWriter(target, described_arrow_schema(table)) as writer:
+            for scope in scopes:
+                writer.write_table(pq.read_table(scope / f"{name}.parquet"))
+        append_csv_rows([scope / "csv" / f"{name}.csv" for scope in scopes],
+                        folder / "csv" / f"{name}.csv")
+        sources[name] = [target]
+    write_duckdb(sources, folder / "hotline_budgets.duckdb")
+    write_view_csvs(folder / "hotline_budgets.duckdb", folder / "csv")
+
+
+def all_years_only(warehouse: Path) -> dict[str, pa.Table]:
+    """Tables the warehouse keeps over all years only, from its all-years database
+    (report_versions: every version of every source ever fetched)."""
+    db = warehouse / ALL_YEARS_DB
+    if not db.exists():
+        return {}
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {name: con.sql(f"SELECT * FROM {name}").to_arrow_table() for name in ALL_YEARS_ONLY
+                if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                               [name]).fetchall()[0][0]}
+    finally:
+        con.close()
 
 
 def write_dictionary(folder: Path) -> None:
@@ -225,16 +283,17 @@ def datapackage(
 # --- quality ---------------------------------------------------------------------------------
 
 
-def build_data_docs(by_year: dict[int, dict[str, pa.Table]], folder: Path) -> Path:
-    """Great Expectations Data Docs of every published table over all years, validated against
-    the stored suites, the site built once at the end.
+def build_data_docs(year_folders: dict[int, Path], all_folder: Path, folder: Path) -> Path:
+    """Great Expectations Data Docs of every published table over all years (``year_folders``:
+    each year's release Parquet; ``all_folder``: the all-years one, for the tables kept over all
+    years only), validated against the stored suites, the site built once.
 
     Each table is shown as the run validates it (load/validate.validation_units): the union of
     its years, in groups of at most UNION_ROWS rows, so memory stays bounded however many years
-    are published. A unit this process already validated (the run that rewrote those years)
-    renders that result instead of being validated twice. GX's cost is per expectation and per
-    page rendered, not per row: one validation per unit and one site build (84 validations and
-    builds per table and year took ~3 min on the real set)."""
+    are published (one table name is read at a time). A unit this process already validated
+    (the run that rewrote those years) renders that result instead of being validated twice.
+    GX's cost is per expectation and per page rendered, not per row: one validation per unit and
+    one site build (84 validations and builds per table and year took ~3 min on the real set)."""
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -264,7 +323,9 @@ def build_data_docs(by_year: dict[int, dict[str, pa.Table]], folder: Path) -> Pa
         suite = ctx.suites.add(gx.ExpectationSuite(**load_suite(name)))  # GX changes its input
         suite_id = ExpectationSuiteIdentifier(name=suite.name)
         shown: dict[str, list[int]] = {}  # identical units (empty years) are shown once
-        units = validation_units({year: tables[name] for year, tables in by_year.items()})
+        scopes = ({max(year_folders): all_folder} if name in ALL_YEARS_ONLY else year_folders)
+        units = validation_units({year: pq.read_table(path / f"{name}.parquet")
+                                  for year, path in scopes.items()})
         for unit in units:
             shown.setdefault(_digest(unit.union, {}), []).extend(unit.group)
         for unit in units:
@@ -333,18 +394,28 @@ def release_ids(releases: Path) -> list[str]:
     )
 
 
-def _release_table(folder: Path | None, name: str) -> pa.Table:
-    """One all-years table of a release folder; empty when there is no such release or file."""
-    table = load_schema()[name]
+def _release_relation(con: duckdb.DuckDBPyConnection, side: str, folder: Path | None,
+                      name: str) -> None:
+    """View ``side`` on one all-years table of a release folder, read by DuckDB from its Parquet
+    file (nothing held here); empty when there is no such release or file."""
     path = folder / "all" / f"{name}.parquet" if folder is not None else None
     if path is None or not path.exists():
-        return table.to_arrow([])
-    return pq.read_table(path)
+        con.register(side, load_schema()[name].to_arrow([]))
+        return
+    con.execute(f"CREATE OR REPLACE VIEW {side} AS SELECT * FROM read_parquet("
+                f"'{str(path).replace(chr(39), chr(39) * 2)}')")
 
 
-def diff_releases(previous: Path | None, current: Path) -> dict:
+DIFF_KEEP = 1000  # line-item changes listed in diff.json (all of them are in the CSV)
+DIFF_COLUMNS = ["change", "fiscal_year", *LINE_ITEM_KEY, "previous_wan", "current_wan"]
+
+
+def diff_releases(previous: Path | None, current: Path, changes_csv: Path | None = None) -> dict:
     """Rows per table and year, line-item amounts changed by natural key, reports added, removed
-    and gone stale (or otherwise changed status) between two release folders."""
+    and gone stale (or otherwise changed status) between two release folders.
+
+    Every line-item change goes to ``changes_csv`` as DuckDB streams it; the dict keeps their
+    counts and the first DIFF_KEEP (a first release adds every line item: a country's worth)."""
     con = duckdb.connect()
     try:
         counts = []
@@ -353,7 +424,7 @@ def diff_releases(previous: Path | None, current: Path) -> dict:
             year = "fiscal_year" if has_year and name not in YEARLESS else "NULL::INTEGER"
             sides = []
             for side, folder in (("old", previous), ("new", current)):
-                con.register(side, _release_table(folder, name))
+                _release_relation(con, side, folder, name)
                 sides.append(
                     dict(con.execute(f"SELECT {year}, count(*) FROM {side} GROUP BY 1").fetchall())
                 )
@@ -369,23 +440,32 @@ def diff_releases(previous: Path | None, current: Path) -> dict:
                     }
                 )
         for side, folder in (("o_li", previous), ("n_li", current)):
-            con.register(side, _release_table(folder, "line_items"))
+            _release_relation(con, side, folder, "line_items")
         for side, folder in (("o_rep", previous), ("n_rep", current)):
-            con.register(side, _release_table(folder, "reports"))
+            _release_relation(con, side, folder, "reports")
         key_match = " AND ".join(f"o.{k} IS NOT DISTINCT FROM n.{k}" for k in LINE_ITEM_KEY)
         keys = ", ".join(f"coalesce(n.{k}, o.{k}) AS {k}" for k in LINE_ITEM_KEY)
-        changes = (
-            con.sql(f"""
-            SELECT coalesce(n.fiscal_year, o.fiscal_year) AS fiscal_year, {keys},
-                   o.amount_wan AS previous_wan, n.amount_wan AS current_wan,
-                   CASE WHEN o.report_id IS NULL THEN 'added' WHEN n.report_id IS NULL THEN 'removed'
-                        ELSE 'changed' END AS change
+        reader = con.sql(f"""
+            SELECT CASE WHEN o.report_id IS NULL THEN 'added' WHEN n.report_id IS NULL THEN 'removed'
+                        ELSE 'changed' END AS change,
+                   coalesce(n.fiscal_year, o.fiscal_year) AS fiscal_year, {keys},
+                   o.amount_wan AS previous_wan, n.amount_wan AS current_wan
             FROM o_li o FULL JOIN n_li n ON {key_match}
             WHERE o.amount_wan IS DISTINCT FROM n.amount_wan
-            ORDER BY 1, 2, 3, 4, 5, 6, 7""")
-            .to_arrow_table()
-            .to_pylist()
-        )
+            ORDER BY 2, 3, 4, 5, 6, 7, 8""").to_arrow_reader(CSV_BATCH_ROWS)
+        changes, by_change = [], dict.fromkeys(("added", "removed", "changed"), 0)
+        with (open(changes_csv, "w", encoding="utf-8-sig", newline="") if changes_csv
+              else nullcontext()) as fh:
+            writer = csv.writer(fh) if fh else None
+            if writer:
+                writer.writerow(DIFF_COLUMNS)
+            for batch in reader:
+                for row in batch.to_pylist():
+                    by_change[row["change"]] += 1
+                    if len(changes) < DIFF_KEEP:
+                        changes.append(row)
+                    if writer:
+                        writer.writerow([_csv_value(row[k]) for k in DIFF_COLUMNS])
         reports = (
             con.sql("""
             SELECT coalesce(n.report_id, o.report_id) AS report_id, o.status AS previous_status,
@@ -412,7 +492,9 @@ def diff_releases(previous: Path | None, current: Path) -> dict:
         "previous_release": previous.name if previous else None,
         "current_release": current.name,
         "rows": counts,
+        "line_item_change_counts": by_change,
         "line_item_changes": changes,
+        "line_item_changes_listed": len(changes),
         "reports": reports,
         "reports_by_change": by_kind,
     }
@@ -442,12 +524,14 @@ def render_diff_markdown(diff: dict) -> str:
         for r in diff["rows"]
     ]
     changes = diff["line_item_changes"]
+    total = sum(diff["line_item_change_counts"].values())
     out += [
         "",
         "## Line-item amounts changed by natural key",
         "",
-        f"{len(changes)} line items added, removed or changed in amount "
-        "(all of them in `diff_line_items.csv`).",
+        f"{total} line items added, removed or changed in amount "
+        f"({', '.join(f'{n} {k}' for k, n in diff['line_item_change_counts'].items())}; all of them"
+        " in `diff_line_items.csv`).",
         "",
     ]
     if changes:
@@ -461,21 +545,18 @@ def render_diff_markdown(diff: dict) -> str:
                 f"{c['code'] or c['item']} | {c['measure']} | {_csv_value(c['previous_wan'])} | "
                 f"{_csv_value(c['current_wan'])} |"
             )
-        if len(changes) > 50:
-            out.append(f"| … | {len(changes) - 50} more in diff_line_items.csv | | | | | |")
+        if total > 50:
+            out.append(f"| … | {total - 50} more in diff_line_items.csv | | | | | |")
     return "\n".join(out) + "\n"
 
 
 def write_diff(diff: dict, folder: Path) -> None:
+    """diff.json (the first DIFF_KEEP line-item changes and the counts) and diff.md; the CSV of
+    every change is written by diff_releases as it goes."""
     (folder / "diff.json").write_text(
         json.dumps(diff, ensure_ascii=False, indent=2, default=_csv_value) + "\n", encoding="utf-8"
     )
     (folder / "diff.md").write_text(render_diff_markdown(diff), encoding="utf-8")
-    columns = ["change", "fiscal_year", *LINE_ITEM_KEY, "previous_wan", "current_wan"]
-    with (folder / "diff_line_items.csv").open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(columns)
-        writer.writerows([[_csv_value(c[k]) for k in columns] for c in diff["line_item_changes"]])
 
 
 # --- checksums, README, the whole release ----------------------------------------------------
@@ -562,7 +643,7 @@ def build_release(
     releases = releases or warehouse / RELEASES
     if not (warehouse.is_dir() and any((p / "reports.parquet").exists() for p in warehouse.iterdir())):
         raise FileNotFoundError(f"no published data in {warehouse}: run `hotline-budgets run` first")
-    by_year = published_tables(warehouse)
+    years = published_years(warehouse)
     earlier = [r for r in release_ids(releases) if r < release_id]
     previous = releases / earlier[-1] if earlier else None
 
@@ -570,34 +651,26 @@ def build_release(
     staging = releases / f".{release_id}.building-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    views_by_scope = {}
-    for year, tables in by_year.items():
-        views_by_scope[str(year)] = write_data_forms(
-            tables, staging / str(year), f"hotline_budgets_{year}.duckdb"
-        )
-    merged = all_years(by_year)
-    views_by_scope["all"] = write_data_forms(merged, staging / "all", "hotline_budgets.duckdb")
+    for year in years:  # one year in memory at a time
+        write_data_forms(read_published_year(warehouse, year), staging / str(year),
+                         f"hotline_budgets_{year}.duckdb")
+    write_all_years_forms(staging, years, all_years_only(warehouse))
     write_dictionary(staging)
     for name in ("LICENSE", "LICENSE-DATA.md"):
         shutil.copyfile(TEMPLATES / name, staging / name)
-    build_data_docs(by_year, staging / "quality" / "data_docs")
-    diff = diff_releases(previous, staging)
+    build_data_docs({year: staging / str(year) for year in years}, staging / "all",
+                    staging / "quality" / "data_docs")
+    diff = diff_releases(previous, staging, staging / "diff_line_items.csv")
     diff["current_release"] = release_id
     write_diff(diff, staging)
     summary = quality_summary(staging / "all" / "hotline_budgets.duckdb")
-    years = sorted(by_year)
+    reports = pq.read_table(staging / "all" / "reports.parquet")
     (staging / "README.md").write_text(
-        render_readme(
-            release_id, years, merged["reports"], summary, previous.name if previous else None
-        ),
+        render_readme(release_id, years, reports, summary, previous.name if previous else None),
         encoding="utf-8",
     )
     title = f"hotline-budgets open data, release {release_id}"
-    packages = {
-        "datapackage.json": datapackage(
-            staging, "all/csv", title, release_id, created, merged["reports"]
-        )
-    }
+    packages = {"datapackage.json": datapackage(staging, "all/csv", title, release_id, created, reports)}
     for year in years:
         packages[f"{year}/datapackage.json"] = datapackage(
             staging / str(year),
@@ -605,7 +678,7 @@ def build_release(
             f"{title}, fiscal year {year}",
             release_id,
             created,
-            by_year[year]["reports"],
+            pq.read_table(staging / str(year) / "reports.parquet"),
         )
     for path, package in packages.items():
         (staging / path).write_text(
@@ -618,8 +691,8 @@ def build_release(
             release_id=release_id,
             created=created,
             years=years,
-            reports=merged["reports"],
-            views=views_by_scope["all"],
+            reports=reports,
+            views=view_tables(staging / "all" / "hotline_budgets.duckdb", list(PORTAL_VIEWS)),
             summary=summary,
             diff=diff,
             files=files,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from hotline_budgets.load.validate import EXPECTATIONS_DIR, build_suite, render_suites, validate_table
 from hotline_budgets.schema import load_schema, render_data_dictionary
 
@@ -169,3 +171,28 @@ def test_validating_years_together_gives_each_years_own_results(flow_run):
     assert any(not r["is_success"] for r in together[2030])
     for year, tables in by_year.items():
         assert together[year] == validate_tables({year: tables})[year], year
+
+
+def test_a_unit_the_run_validated_is_rendered_not_validated_again(flow_run, monkeypatch):
+    """The release's Data Docs take the run's GX result for the same rows, whatever their
+    chunking and field descriptions (a release reads them back from Parquet); other rows are
+    validated."""
+    import pyarrow as pa
+
+    from hotline_budgets.load import validate
+    from hotline_budgets.load.release import read_published_year
+    from hotline_budgets.load.validate import load_suite, run_suite, suite_result
+
+    warehouse, _ = flow_run
+    year = int(next(p.name for p in sorted(warehouse.iterdir()) if p.name.isdigit()))
+    published = read_published_year(warehouse, year)["line_items"]  # described, from Parquet
+    plain = pa.Table.from_batches(published.to_batches(max_chunksize=7),  # other chunks, no
+                                  pa.schema([pa.field(f.name, f.type) for f in published.schema]))
+    run_suite("line_items", plain, load_suite("line_items"))
+    ran = []
+    monkeypatch.setattr(validate, "_run_suite", lambda *a: ran.append(a) or pytest.fail("validated again"))
+    assert suite_result("line_items", published, load_suite("line_items")) is not None
+    assert ran == []
+    monkeypatch.undo()
+    fewer = published.slice(1)
+    assert suite_result("line_items", fewer, load_suite("line_items")) is not None  # validated now
