@@ -143,11 +143,34 @@ def test_an_unchanged_night_reads_only_the_heads_of_the_cached_rows(nights):
 
 
 def test_a_spool_left_by_a_killed_run_is_removed_by_the_next(tmp_path):
-    from hotline_budgets.load.spool import RowSpool, remove_stale_spools
-
-    spool = RowSpool(tmp_path)
     import pyarrow as pa
 
-    folder = spool.put({"t": pa.table({"x": [1, 2]})})
-    assert RowSpool.get(folder)["t"].column("x").to_pylist() == [1, 2]
+    from hotline_budgets.load.spool import RowSpool, read_spooled, remove_stale_spools
+
+    spool = RowSpool(tmp_path)
+    where = spool.put({"t": pa.table({"x": [1, 2]})}, 2024)
+    spool.finish()
+    assert read_spooled([where])["t"].column("x").to_pylist() == [1, 2]
     assert remove_stale_spools(tmp_path) == [spool.root] and not spool.root.exists()
+
+
+def test_the_spool_gives_each_year_its_reports_in_the_order_asked(tmp_path):
+    """Reports of a year share one file per table; reading back follows the given order, a
+    report without rows of a table adds none, and each year keeps its own files."""
+    import pyarrow as pa
+
+    from hotline_budgets.load.spool import RowSpool, read_spooled
+
+    def rows(*xs):
+        return {"t": pa.table({"x": pa.array(xs, pa.int64())})}
+
+    with RowSpool(tmp_path) as spool:
+        a, b = spool.put(rows(1, 2), 2024), spool.put(rows(), 2024)
+        c, other = spool.put(rows(3), 2024), spool.put(rows(9), 2025)
+        spool.finish()
+        assert read_spooled([c, a, b])["t"].column("x").to_pylist() == [3, 1, 2]
+        assert read_spooled([b])["t"].num_rows == 0
+        assert read_spooled([other])["t"].column("x").to_pylist() == [9]
+        assert len(list(spool.root.glob("*.arrow"))) == 2
+        with pytest.raises(ValueError, match="several years"):
+            read_spooled([a, other])
