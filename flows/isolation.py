@@ -10,6 +10,7 @@ that extracts in parallel gives each of its threads its own ``Extractor``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import faulthandler
 import os
@@ -141,8 +142,23 @@ class Extractor:
         self.catalog_version: str | None = None
         self._base_bytes = 0
         self._crash_log: str | None = None
+        self._ready = False
+
+    def spawn(self) -> Extractor:
+        """Start the worker process without waiting for it to be ready (it imports the readers
+        while the caller goes on: a run starts its workers while Prefect starts)."""
+        with self._lock:
+            if self._proc is None:
+                self._spawn()
+        return self
 
     def _start(self) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            self._kill()
+            self._spawn()
+        self._handshake()
+
+    def _spawn(self) -> None:
         to_child_r, to_child_w = os.pipe()
         to_parent_r, to_parent_w = os.pipe()
         fd, self._crash_log = tempfile.mkstemp(prefix="hotline-worker-", suffix=".log")
@@ -153,20 +169,26 @@ class Extractor:
             pass_fds=(to_child_r, to_parent_w), stdin=subprocess.DEVNULL)
         os.close(to_child_r)
         os.close(to_parent_w)
-        conn = _Duplex(Connection(to_parent_r, writable=False), Connection(to_child_w, readable=False))
+        self._proc = proc
+        self._conn = _Duplex(Connection(to_parent_r, writable=False), Connection(to_child_w, readable=False))
+        self._ready = False
+
+    def _handshake(self) -> None:
+        """Wait for a spawned worker's "ready" (its catalog version and base address space)."""
+        if self._ready:
+            return
+        conn = self._conn
         try:
             if not conn.poll(120):
                 raise ExtractionStopped("the extraction worker did not start within 120 s")
             _, self.catalog_version, self._base_bytes = conn.recv()
         except (EOFError, OSError) as exc:
-            proc.kill()
-            conn.close()
+            self._kill()
             raise ExtractionStopped(f"the extraction worker could not start ({type(exc).__name__})") from None
         except ExtractionStopped:
-            proc.kill()
-            conn.close()
+            self._kill()
             raise
-        self._proc, self._conn = proc, conn
+        self._ready = True
 
     def _kill(self) -> None:
         if self._proc is not None:
@@ -175,6 +197,7 @@ class Extractor:
         if self._conn is not None:
             self._conn.close()
         self._proc = self._conn = None
+        self._ready = False
         if self._crash_log is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self._crash_log)
@@ -215,7 +238,7 @@ class Extractor:
     def run(self, entry: RegistryEntry, fetched: FetchedReport) -> ReportResult:
         """process_report in the worker; raises ExtractionStopped with a maintainer's reason."""
         with self._lock:
-            if self._proc is None or self._proc.poll() is not None:
+            if self._proc is None or self._proc.poll() is not None or not self._ready:
                 self._start()
             started = time.monotonic()
             peak = 0
@@ -258,6 +281,36 @@ class Extractor:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# Workers started ahead of a run (prestart_extractors) and taken by its first reports.
+_PRESTARTED: list[Extractor] = []
+_PRESTARTED_LOCK = threading.Lock()
+
+
+def prestart_extractors(count: int, budget: Budget | None = None) -> None:
+    """Spawn ``count`` workers now, for the run about to start: their imports overlap with
+    the orchestrator's start instead of delaying the first reports. Unused ones end at exit."""
+    budget = budget or Budget.from_env()
+    with _PRESTARTED_LOCK:
+        while len(_PRESTARTED) < count:
+            _PRESTARTED.append(Extractor(budget).spawn())
+
+
+def take_prestarted(budget: Budget) -> Extractor:
+    """A prestarted worker with this budget, else a new one (started on its first report)."""
+    with _PRESTARTED_LOCK:
+        for i, extractor in enumerate(_PRESTARTED):
+            if extractor.budget == budget:
+                return _PRESTARTED.pop(i)
+    return Extractor(budget)
+
+
+@atexit.register
+def _close_prestarted() -> None:
+    with _PRESTARTED_LOCK:
+        while _PRESTARTED:
+            _PRESTARTED.pop().close()
 
 
 if __name__ == "__main__":  # the worker: python -m hotline_budgets.flows.isolation RFD WFD MB
