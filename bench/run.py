@@ -142,7 +142,7 @@ def run_plain(registry: Path, warehouse: Path, workers: int) -> dict:
 
     import hotline_budgets.load.validate as validate
     from hotline_budgets.flows import nightly
-    from hotline_budgets.flows.parallel import in_order
+    from hotline_budgets.flows.parallel import as_finished
 
     times = {"report_sum": 0.0, "publish": 0.0, "gx": 0.0, "release": 0.0}
     lock = threading.Lock()
@@ -189,7 +189,7 @@ def run_plain(registry: Path, warehouse: Path, workers: int) -> dict:
 
     def mapper(entries, ctx):
         t = time.perf_counter()
-        yield from in_order(lambda e: pool.submit(report, e, ctx), entries, 2 * workers)
+        yield from as_finished(lambda e: pool.submit(report, e, ctx), entries, 2 * workers)
         times["report_wall"] = time.perf_counter() - t
 
     validate.validate_tables = timed_validate

@@ -38,7 +38,7 @@ from hotline_budgets.extract.fetch import (
     fetch_with_retries,
     fetched_now,
 )
-from hotline_budgets.flows.isolation import Budget, ExtractionStopped, Extractor
+from hotline_budgets.flows.isolation import Budget, ExtractionStopped, Extractor, take_prestarted
 from hotline_budgets.load.assemble import CATALOG_TABLES, catalog_tables
 from hotline_budgets.load.cache import (
     RowCounts,
@@ -61,7 +61,7 @@ from hotline_budgets.load.publish import (
     publish_all_years,
     publish_year,
 )
-from hotline_budgets.load.spool import RowSpool, remove_stale_spools
+from hotline_budgets.load.spool import RowSpool, Spooled, read_spooled, remove_stale_spools
 from hotline_budgets.load.state import SourceState, load_state, record_version, save_state, version_rows
 from hotline_budgets.registry import RegistryEntry, load_registry
 from hotline_budgets.schema import load_schema
@@ -94,7 +94,7 @@ class ReportOutcome:
         self._result: ReportResult | None = result
         self._checks: list[dict] | None = list(checks or [])
         self.tables = tables
-        self.spooled: Path | None = None  # folder of the spooled tables once released
+        self.spooled: Spooled | None = None  # where the tables are once released
         self.rows_key = rows_key  # cache key of the published rows (the last good one if stale)
         self.stage = stage  # where it stopped: fetch, extract, identities, conform, done
         self.reused = reused  # extraction and checks reused from an earlier run
@@ -135,17 +135,12 @@ class ReportOutcome:
             self._load()
         return self._checks
 
-    def table_set(self) -> dict[str, pa.Table] | None:
-        """The conformed tables, from memory or from the spool."""
-        if self.tables is None and self.spooled is not None:
-            return RowSpool.get(self.spooled)
-        return self.tables
 
     def release(self, spool: RowSpool) -> None:
         """Spool the tables and drop the rows that the cache holds (kept: the report row,
         counts). Rows the cache does not hold (a rejection without key) stay in memory."""
         if self.tables is not None:
-            self.spooled, self.tables = spool.put(self.tables), None
+            self.spooled, self.tables = spool.put(self.tables, self.entry.fiscal_year), None
         if self.cache_dir and self.rows_key and \
                 cache_path(self.cache_dir, self.entry.report_id, self.rows_key).is_file():
             self._result = self._checks = None
@@ -159,19 +154,42 @@ class ReportOutcome:
         return self.report.get("status_reason")
 
 
-@dataclass
 class RunContext:
-    warehouse: Path
-    catalog: Catalog
-    state: dict[str, SourceState]
-    limits: Limits = field(default_factory=Limits.from_env)
-    budget: Budget = field(default_factory=Budget.from_env)
-    slots: int = 1  # extraction processes at most (a parallel runner's worker count)
-    _extractors: dict[int, Extractor] = field(default_factory=dict, repr=False)  # thread-bound
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _free: threading.Condition = field(default_factory=threading.Condition, repr=False)
-    _idle: list[Extractor] = field(default_factory=list, repr=False)
-    _made: list[Extractor] = field(default_factory=list, repr=False)
+    """What each report's step needs from the run: the warehouse, the catalog, last night's
+    state of every source, the limits and budgets, and the run's extraction processes.
+
+    A plain object, not a dataclass: Prefect walks a task's dataclass parameters field by field
+    (the catalog's dicts cost ~50 ms a report in the flow process) and passes a plain object as
+    it is. Pickled for another process (a Dask worker) it leaves behind its extraction
+    processes, its locks and the catalog: the worker loads the catalog it is installed with and
+    refuses to go on if that is not the same version.
+    """
+
+    def __init__(self, warehouse: Path, catalog: Catalog, state: dict[str, SourceState],
+                 limits: Limits | None = None, budget: Budget | None = None, slots: int = 1) -> None:
+        self.warehouse = warehouse
+        self._catalog: Catalog | None = catalog
+        self.catalog_version = catalog.version
+        self.state = state
+        self.limits = limits or Limits.from_env()
+        self.budget = budget or Budget.from_env()
+        self.slots = slots  # extraction processes at most (a parallel runner's worker count)
+        self._extractors: dict[int, Extractor] = {}  # bound to a thread (a Dask worker's)
+        self._lock = threading.Lock()
+        self._free = threading.Condition()
+        self._idle: list[Extractor] = []
+        self._made: list[Extractor] = []
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:  # unpickled in another process
+            catalog = load_catalog()
+            if catalog.version != self.catalog_version:
+                raise RuntimeError(f"this process's catalog is version {catalog.version}, the run's"
+                                   f" {self.catalog_version}: install the same project version on"
+                                   " every worker")
+            self._catalog = catalog
+        return self._catalog
 
     @contextmanager
     def borrowed_extractor(self) -> Iterator[Extractor]:
@@ -189,7 +207,7 @@ class RunContext:
             if self._idle:
                 extractor = self._idle.pop()
             else:
-                extractor = Extractor(self.budget)
+                extractor = take_prestarted(self.budget)
                 self._made.append(extractor)
         try:
             yield extractor
@@ -197,6 +215,15 @@ class RunContext:
             with self._free:
                 self._idle.append(extractor)
                 self._free.notify()
+
+    def for_entry(self, report_id: str) -> RunContext:
+        """This context for one report, to ship to another process: ``state`` narrowed to that
+        report's (process_entry reads no other), so a task's parameters do not grow with the
+        registry."""
+        src = self.state.get(report_id)
+        narrowed = RunContext.__new__(RunContext)
+        narrowed.__setstate__(self.__getstate__() | {"state": {report_id: src} if src else {}})
+        return narrowed
 
     def use_extractor(self, extractor: Extractor) -> None:
         """Let this thread reuse a worker that outlives the context (a Dask worker's)."""
@@ -211,14 +238,14 @@ class RunContext:
             self._made.clear()
             self._idle.clear()
 
-    _LOCAL = ("_extractors", "_lock", "_free", "_idle", "_made")
+    _LOCAL = ("_extractors", "_lock", "_free", "_idle", "_made", "_catalog")
 
-    def __getstate__(self) -> dict:  # shipped to another process: without workers or locks
+    def __getstate__(self) -> dict:  # shipped to another process: without workers, locks, catalog
         return {k: v for k, v in self.__dict__.items() if k not in self._LOCAL}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state, _extractors={}, _lock=threading.Lock(),
-                             _free=threading.Condition(), _idle=[], _made=[])
+                             _free=threading.Condition(), _idle=[], _made=[], _catalog=None)
 
 
 _QUOTED_BYTES = re.compile(r"""b(['"]).*?(?<!\\)\1""")
@@ -407,8 +434,13 @@ def assemble_year(outcomes: list[ReportOutcome], catalog: Catalog) -> dict[str, 
     """The year's tables from the reports' conformed tables, in report_id order, + catalogs."""
     schema = load_schema()
     ordered = sorted(outcomes, key=lambda o: o.entry.report_id)
-    sets = [t for t in (o.table_set() for o in ordered) if t]
-    tables = {name: pa.concat_tables([t[name] for t in sets]) if sets else schema[name].to_arrow([])
+    spooled = read_spooled([o.spooled for o in ordered if o.spooled is not None])
+    in_memory = [o.tables for o in ordered if o.spooled is None and o.tables]
+    if spooled and in_memory:
+        raise ValueError("a year's reports are partly spooled: release() every outcome or none")
+    tables = {name: spooled[name] if name in spooled
+              else pa.concat_tables([t[name] for t in in_memory]) if in_memory
+              else schema[name].to_arrow([])
               for name in PER_REPORT_TABLES}
     return tables | catalog_tables(catalog)
 
@@ -692,6 +724,22 @@ def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None
                                    map_reports, validate)
 
 
+def _prepare_validation_in_background() -> threading.Thread:
+    """Great Expectations imported while the reports are extracted (the workers are other
+    processes; this one mostly waits for them); validation waits for it if it is not done. A
+    failure here is left to the validation itself, which reports it."""
+    def prepare() -> None:
+        try:
+            from hotline_budgets.load.validate import prepare_validation
+
+            prepare_validation()
+        except Exception:
+            pass
+    thread = threading.Thread(target=prepare, name="prepare-validation", daemon=True)
+    thread.start()
+    return thread
+
+
 def _run_with_spool(entries: list[RegistryEntry], ctx: RunContext, spool: RowSpool,
                     started_at: datetime, t0: float, say: Callable[[str], None],
                     report: Callable, publish: Callable,
@@ -700,14 +748,20 @@ def _run_with_spool(entries: list[RegistryEntry], ctx: RunContext, spool: RowSpo
     arrives, so memory holds the reports in flight and one year's tables, not the registry."""
     warehouse = ctx.warehouse
     outcomes: list[ReportOutcome] = []
+    warming = None
     try:
         mapped = map_reports(entries, ctx) if map_reports else (report(e, ctx) for e in entries)
         for i, outcome in enumerate(mapped, 1):
             say(_progress_line(i, len(entries), outcome))
+            if warming is None and not outcome.reused:  # a year will be validated tonight
+                warming = _prepare_validation_in_background()
             outcome.release(spool)
             outcomes.append(outcome)
     finally:
         ctx.close()
+        spool.finish()
+    position = {e.report_id: i for i, e in enumerate(entries)}  # a parallel runner's order is
+    outcomes.sort(key=lambda o: position[o.entry.report_id])    # the order they finished in
     by_year: dict[int, list[ReportOutcome]] = {}
     for o in outcomes:
         by_year.setdefault(o.entry.fiscal_year, []).append(o)

@@ -1,33 +1,40 @@
-"""The per-report step over many reports at once: on this machine or on a Dask cluster.
+"""The per-report step over many reports at once: the flow's task runner on this machine or on a
+Dask cluster.
 
 ``thread`` (the default): Prefect's ThreadPoolTaskRunner runs ``report_task`` in N threads; each
-thread owns one extraction worker *process* (flows/isolation.py), so N reports are parsed on N
-cores while the budgets per report still hold. Prefect's ProcessPoolTaskRunner is not used: its
-processes would each re-import the caller and talk to the flow's API, and the extraction is
-already in budgeted processes.
+thread borrows one of N extraction worker *processes* (flows/isolation.py), so N reports are
+parsed on N cores while the budgets per report still hold. Prefect's ProcessPoolTaskRunner is not
+used: its processes would each re-import the caller, and the extraction is already in budgeted
+processes.
 
-``dask``: the same plain per-report function (``process_entry``) is submitted to a Dask cluster,
-a ``LocalCluster`` by default or the scheduler at ``--dask-address``. The workers run plain
-functions, not Prefect tasks, so no Dask worker starts a Prefect server of its own; the flow and
-its single Prefect server stay in the calling process. Workers read and write the same raw
-archive and extraction cache (``WAREHOUSE/raw``, ``WAREHOUSE/extracted``): on several machines
-the warehouse path must be the same shared folder on each.
+``dask``: the flow runs with prefect-dask's ``DaskTaskRunner``, so each ``report_task`` is a
+Prefect task run on a Dask worker: on a ``LocalCluster`` of N single-threaded worker processes
+started for the run, or on the scheduler at ``--dask-address``. A LocalCluster's workers report
+to the flow's own Prefect API (its url, the run's temporary server's too, is put in their
+environment; the quiet settings they inherit), so no worker starts a Prefect server; the workers
+of a remote cluster need ``PREFECT_API_URL`` of a real Prefect server. Each task carries a
+context narrowed to its report (``RunContext.for_entry``), and each worker thread keeps one
+extraction process for all its reports, which ends with the worker. Workers read and write the
+raw archive and extraction cache (``WAREHOUSE/raw``, ``WAREHOUSE/extracted``): on several
+machines the warehouse must be the same shared folder at the same path on each.
 
-Either way at most ``2 × workers`` reports are in flight and outcomes come back in registry
-order, so a run streams through the registry and publishes the same bytes as a serial run.
+Either way at most ``2 × workers`` reports are in flight and outcomes come back as they finish;
+the run puts them in registry order, so it streams through the registry and publishes the same
+bytes as a serial run.
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import sys
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from hotline_budgets.flows.isolation import Extractor
-from hotline_budgets.flows.nightly import ReportMapper, ReportOutcome, RunContext, process_entry
+from hotline_budgets.flows.nightly import ReportMapper, ReportOutcome, RunContext
 from hotline_budgets.registry import RegistryEntry
 
 RUNNERS = ("thread", "dask")
@@ -58,81 +65,114 @@ class RunnerSettings:
         return self.workers or os.cpu_count() or 1
 
 
-def in_order(submit: Callable[[RegistryEntry], Any], entries: Iterable[RegistryEntry],
-             window: int) -> Iterator[ReportOutcome]:
-    """Submit one future per entry, at most ``window`` unfinished, and yield their results in
-    entry order (``.result()`` of a Prefect or a Dask future)."""
-    pending: deque = deque()
+def as_finished(submit: Callable[[RegistryEntry], Any], entries: Iterable[RegistryEntry],
+                window: int) -> Iterator[ReportOutcome]:
+    """Submit one future per entry, at most ``window`` unfinished, and yield each result as soon
+    as it is done (``add_done_callback`` and ``.result()`` of a Prefect future, a Dask-backed
+    one included). A long report holds no worker idle behind it; the run puts the outcomes back
+    in registry order once all are in."""
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    unfinished = 0
     for entry in entries:
-        pending.append(submit(entry))
-        if len(pending) >= window:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+        submit(entry).add_done_callback(finished.put)
+        unfinished += 1
+        if unfinished >= window:
+            unfinished -= 1
+            yield finished.get().result()
+    for _ in range(unfinished):
+        yield finished.get().result()
 
 
-def thread_mapper(report_task, workers: int) -> ReportMapper | None:
-    """``report_task.submit`` over the entries in the flow's thread pool (None: serial)."""
-    if workers <= 1:
+def report_mapper(settings: RunnerSettings, report_task) -> ReportMapper | None:
+    """``report_task.submit`` over the entries on the flow's task runner (None: serial)."""
+    if settings.runner == "dask":
+        def on_dask(entries: list[RegistryEntry], ctx: RunContext) -> Iterator[ReportOutcome]:
+            name_contexts_cheaply()
+            window = 2 * dask_threads(settings.worker_count)
+            return as_finished(lambda e: report_task.submit(e, ctx.for_entry(e.report_id)),
+                            entries, window)
+        return on_dask
+    if settings.worker_count <= 1:
         return None
 
-    def run(entries: list[RegistryEntry], ctx: RunContext) -> Iterator[ReportOutcome]:
-        return in_order(lambda e: report_task.submit(e, ctx), entries, 2 * workers)
-    return run
+    def on_threads(entries: list[RegistryEntry], ctx: RunContext) -> Iterator[ReportOutcome]:
+        return as_finished(lambda e: report_task.submit(e, ctx), entries, 2 * settings.worker_count)
+    return on_threads
 
 
 # ------------------------------------------------------------------------------------- Dask
+
+
+def dask_task_runner(settings: RunnerSettings):
+    """prefect-dask's DaskTaskRunner for ``settings``: the scheduler at ``dask_address``, else a
+    LocalCluster of ``worker_count`` single-threaded worker processes, closed after the run."""
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    return DaskTaskRunner(cluster_class=local_cluster, cluster_kwargs={
+        "n_workers": settings.worker_count, "threads_per_worker": 1, "processes": True,
+        "dashboard_address": None})
+
+
+def local_cluster(**kwargs):
+    """A LocalCluster whose workers use the flow's Prefect API. The DaskTaskRunner creates it at
+    the flow's first submission, so this is the API of the running flow — the run's temporary
+    server too, which the workers would otherwise each replace by their own (9–15 s)."""
+    from distributed import LocalCluster
+    from prefect.client.orchestration import get_client
+
+    api_url = str(get_client(sync_client=True).api_url)
+    return LocalCluster(**kwargs, env={"PREFECT_API_URL": api_url})
+
+
+def on_dask_task_runner() -> bool:
+    """Whether the running flow's task runner is a DaskTaskRunner."""
+    from prefect.context import FlowRunContext
+    from prefect_dask import DaskTaskRunner
+
+    context = FlowRunContext.get()
+    return context is not None and isinstance(context.task_runner, DaskTaskRunner)
+
+
+def dask_threads(default: int) -> int:
+    """Threads of the running flow's Dask cluster (its workers × their threads)."""
+    from prefect.context import FlowRunContext
+
+    return sum(FlowRunContext.get().task_runner.client.nthreads().values()) or default
+
+
+def name_contexts_cheaply() -> None:
+    """Let Dask name a submitted context without hashing its catalog. Dask names each task by a
+    hash of its arguments, which walks the whole catalog (~80 ms a report, serial in the flow
+    process); prefect-dask's arguments include the task run's own id, which already makes each
+    name unique."""
+    from dask.tokenize import normalize_token
+
+    normalize_token.register(RunContext)(
+        lambda ctx: ("RunContext", str(ctx.warehouse), ctx.catalog_version, sorted(ctx.state)))
+
 
 _worker_extractors: dict[int, Extractor] = {}
 _worker_lock = threading.Lock()
 
 
-def report_on_dask_worker(entry: RegistryEntry, ctx: RunContext) -> ReportOutcome:
-    """``process_entry`` on a Dask worker thread, reusing that thread's extraction process
-    across reports (the context arrives unpickled, without workers)."""
+def use_dask_worker_extractor(ctx: RunContext) -> None:
+    """On a Dask worker thread: let ``ctx`` (unpickled, without extraction processes) use this
+    thread's own, kept for all its reports; it ends with the worker process (its pipe closes).
+    Anywhere else nothing."""
+    if "distributed" not in sys.modules:
+        return
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return
     with _worker_lock:
         extractor = _worker_extractors.get(threading.get_ident())
         if extractor is None or extractor.budget != ctx.budget:
+            if extractor is not None:
+                extractor.close()
             extractor = _worker_extractors[threading.get_ident()] = Extractor(ctx.budget)
     ctx.use_extractor(extractor)
-    return process_entry(entry, ctx)
-
-
-def close_dask_worker_extractors() -> int:
-    """End the extraction processes of this Dask worker (run on every worker at the end)."""
-    with _worker_lock:
-        for extractor in _worker_extractors.values():
-            extractor.close()
-        count = len(_worker_extractors)
-        _worker_extractors.clear()
-    return count
-
-
-def dask_mapper(address: str | None, workers: int) -> ReportMapper:
-    """Reports on the Dask scheduler at ``address``, or on a LocalCluster of ``workers``
-    single-threaded worker processes started for this run and closed after it."""
-
-    def run(entries: list[RegistryEntry], ctx: RunContext) -> Iterator[ReportOutcome]:
-        from distributed import Client, LocalCluster
-
-        cluster = None if address else LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(address or cluster)
-        try:
-            shared = client.scatter(ctx, broadcast=True)  # the context once per worker
-            threads = sum(client.nthreads().values()) or workers
-            yield from in_order(lambda e: client.submit(report_on_dask_worker, e, shared, pure=False),
-                                entries, 2 * threads)
-            client.run(close_dask_worker_extractors)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    return run
-
-
-def report_mapper(settings: RunnerSettings, report_task) -> ReportMapper | None:
-    """The mapper for ``settings`` (None: one report after another in the flow)."""
-    if settings.runner == "dask":
-        return dask_mapper(settings.dask_address, settings.worker_count)
-    return thread_mapper(report_task, settings.worker_count)

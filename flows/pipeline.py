@@ -2,8 +2,11 @@
 
 One task per report, one validation of the changed years and one task per year; none raises
 for a handled fault, so Prefect logs no error line for what the run summary already says.
-``report_task`` is mapped over the entries by the flow's thread pool or a Dask cluster
-(flows/parallel.py).
+``report_task`` is mapped over the entries by the flow's task runner (flows/parallel.py): its
+default thread pool, or prefect-dask's DaskTaskRunner for ``runner="dask"``. ``run_pipeline_flow``
+runs ``pipeline_flow`` with the task runner the settings ask for; ``pipeline_flow`` started
+without a DaskTaskRunner (a deployment, a direct call) but asked for Dask runs itself once more,
+as a subflow with one.
 """
 
 from __future__ import annotations
@@ -26,12 +29,19 @@ from hotline_budgets.flows.nightly import (  # noqa: F401 (the flow module's pub
     stderr_progress,
     validate_changed_years,
 )
-from hotline_budgets.flows.parallel import RunnerSettings, report_mapper
+from hotline_budgets.flows.parallel import (
+    RunnerSettings,
+    dask_task_runner,
+    on_dask_task_runner,
+    report_mapper,
+    use_dask_worker_extractor,
+)
 from hotline_budgets.registry import RegistryEntry
 
 
 @task(name="report", cache_policy=NO_CACHE)
 def report_task(entry: RegistryEntry, ctx: RunContext) -> ReportOutcome:
+    use_dask_worker_extractor(ctx)  # on a Dask worker: that worker thread's extraction process
     return process_entry(entry, ctx)
 
 
@@ -53,9 +63,32 @@ def pipeline_flow(registry: str | Path, warehouse: str | Path, years: list[int] 
     """The nightly run under Prefect (see run_pipeline); reports spread as flows/parallel.py
     says (``runner``/``workers``/``dask_address``, else the HOTLINE_* settings)."""
     settings = RunnerSettings.from_env(runner, workers, dask_address)
+    if settings.runner == "dask" and not on_dask_task_runner():
+        return run_pipeline_flow(registry, warehouse, years, progress, settings.runner,
+                                 settings.workers, settings.dask_address)
     return run_pipeline(Path(registry), Path(warehouse), years,
                         progress=stderr_progress if progress else None,
                         report=report_task, publish=publish_year_task,
                         validate=validate_years_task,
                         map_reports=report_mapper(settings, report_task),
                         slots=settings.worker_count)
+
+
+def with_task_runner(settings: RunnerSettings):
+    """``pipeline_flow`` with the task runner ``settings`` ask for (a DaskTaskRunner for
+    ``dask``, else the flow's default thread pool); its own deployment serves with it."""
+    if settings.runner == "dask":
+        return pipeline_flow.with_options(task_runner=dask_task_runner(settings))
+    return pipeline_flow
+
+
+def run_pipeline_flow(registry: str | Path, warehouse: str | Path, years: list[int] | None = None,
+                      progress: bool = False, runner: str | None = None,
+                      workers: int | None = None, dask_address: str | None = None) -> RunSummary:
+    """One flow run of ``pipeline_flow`` on the task runner of ``runner``/``workers``/
+    ``dask_address`` (else the HOTLINE_* settings); what the command line calls."""
+    settings = RunnerSettings.from_env(runner, workers, dask_address)
+    return with_task_runner(settings)(registry=registry, warehouse=warehouse, years=years,
+                                      progress=progress, runner=settings.runner,
+                                      workers=settings.workers,
+                                      dask_address=settings.dask_address)

@@ -143,6 +143,14 @@ def check_years(entries, years: list[int] | None) -> None:
                          f" (the registry has {', '.join(map(str, present)) or 'no entries'})")
 
 
+def _prefect_api_configured() -> bool:
+    """A Prefect API (env or profile) other processes can reach, not a run's temporary one."""
+    from hotline_budgets.prefect_env import configure_prefect, configured_api_url
+
+    configure_prefect()
+    return bool(os.environ.get("PREFECT_API_URL") or configured_api_url())
+
+
 def _run(args: argparse.Namespace) -> int:
     entries = load_registry(args.registry)  # a bad registry is one clean line, before Prefect
     check_years(entries, args.years)
@@ -153,20 +161,30 @@ def _run(args: argparse.Namespace) -> int:
         runner = RunnerSettings.from_env(args.runner, args.workers, args.dask_address)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if runner.runner == "dask" and runner.dask_address and not _prefect_api_configured():
+        raise UsageError("--dask-address: the cluster's workers report to the Prefect API, so set"
+                         " PREFECT_API_URL to a Prefect server they reach (docs/SCALING.md)")
     started = time.monotonic()
     try:
         from hotline_budgets.flows.nightly import quick_noop_check
 
         summary = quick_noop_check(args.registry.resolve(), warehouse, args.years)
         if summary is None:
-            from hotline_budgets.prefect_env import configure_prefect
+            # there is work: the extraction workers and Prefect's server start side by side
+            # while the flow is imported (docs/BENCHMARKS.md "Fixed costs")
+            from hotline_budgets.flows.isolation import prestart_extractors
+            from hotline_budgets.prefect_env import configure_prefect, start_local_server, using_server
 
+            if runner.runner == "thread":
+                prestart_extractors(runner.worker_count)
             configure_prefect()
-            from hotline_budgets.flows.pipeline import pipeline_flow
+            server = start_local_server()
+            from hotline_budgets.flows.pipeline import run_pipeline_flow
 
-            summary = pipeline_flow(registry=args.registry.resolve(), warehouse=warehouse,
-                                    years=args.years, progress=True, runner=runner.runner,
-                                    workers=runner.workers, dask_address=runner.dask_address)
+            with using_server(server):
+                summary = run_pipeline_flow(registry=args.registry.resolve(), warehouse=warehouse,
+                                            years=args.years, progress=True, runner=runner.runner,
+                                            workers=runner.workers, dask_address=runner.dask_address)
     except Exception as exc:
         from hotline_budgets.flows.nightly import WarehouseBusy
 
@@ -190,9 +208,10 @@ def build_deployment(registry: Path, warehouse: Path, cron: str = DEFAULT_CRON,
     configure_prefect()
     from prefect.schedules import Cron
 
-    from hotline_budgets.flows.pipeline import pipeline_flow
+    from hotline_budgets.flows.parallel import RunnerSettings
+    from hotline_budgets.flows.pipeline import with_task_runner
 
-    return pipeline_flow.to_deployment(
+    return with_task_runner(RunnerSettings.from_env()).to_deployment(
         name=name, schedule=Cron(cron, timezone=timezone),
         parameters={"registry": str(registry.resolve()), "warehouse": str(warehouse.resolve()),
                     "years": None, "progress": True},
