@@ -84,6 +84,7 @@ class LayerPage:
     rect_edges: list[dict] = field(default_factory=list)
     curve_edges: list[dict] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)  # x0, top, x1, bottom of each image
+    unreadable_glyphs: int = 0  # printed text objects the text layer gives no text for
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:
@@ -239,6 +240,21 @@ def _skipped_text(obj: object, parent: Matrix, ctm: Matrix, height: float, rd: _
     return _char_box(ctm, height, lin, m[4], m[5], size * scale, 0.0, descent, " ", False, -1)
 
 
+def _prints_blanks(obj: object, text_page: object) -> bool:
+    """Does a text object pdfium's text page dropped print only blanks (spaces, tabs)? A glyph
+    pdfium cannot place (a font neither embedded nor installed: Chinese text in STSong-Light on
+    a machine without a CJK font) is dropped too, and its text reads as nothing."""
+    if not text_page:
+        return True
+    n = R.FPDFTextObj_GetText(obj, text_page, None, 0)  # bytes of UTF-16LE with its NUL
+    if n <= 2:
+        return False
+    buf = ctypes.create_string_buffer(n)
+    R.FPDFTextObj_GetText(obj, text_page, ctypes.cast(buf, ctypes.POINTER(ctypes.c_ushort)), n)
+    text = buf.raw[: n - 2].decode("utf-16-le", "replace").replace("\x00", "")
+    return bool(text) and text.isspace()
+
+
 def _merge(chars: list[dict], blanks: list[tuple[int, dict]], order: dict[int, int]) -> list[dict]:
     """Blanks put back where their text object comes in the content stream."""
     out: list[dict] = []
@@ -347,8 +363,10 @@ class _Walk:
 
     used: set[int]  # text objects the text page read chars from
     fonts: dict[int, float]
+    text_page: object = None  # pdfium's text page, to ask a dropped object what it prints
     order: dict[int, int] = field(default_factory=dict)  # text object → its place in the stream
     blanks: list[tuple[int, dict]] = field(default_factory=list)
+    unreadable: int = 0  # dropped text objects that print something other than blanks
 
 
 def _objects(container: object, in_form: bool, parent: Matrix, ctm: Matrix, page: LayerPage,
@@ -365,6 +383,8 @@ def _objects(container: object, in_form: bool, parent: Matrix, ctm: Matrix, page
                 blank = _skipped_text(obj, parent, ctm, page.height, rd, walk.fonts)
                 if blank is not None:
                     walk.blanks.append((walk.order[key], blank))
+                    if not _prints_blanks(obj, walk.text_page):
+                        walk.unreadable += 1
         elif kind == _FORM:
             _objects(obj, True, _mul(_obj_matrix(obj, rd), parent), ctm, page, rd, walk)
         elif kind == _PATH:
@@ -433,12 +453,13 @@ class PdfLayer:
             tp = R.FPDFText_LoadPage(page.raw)
             try:
                 chars = _chars(tp, ctm, height, self._rd, fonts) if tp else []
-                walk = _Walk(used={c["obj"] for c in chars}, fonts=fonts)
+                walk = _Walk(used={c["obj"] for c in chars}, fonts=fonts, text_page=tp)
                 _objects(page.raw, False, (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), ctm, out, self._rd, walk)
             finally:
                 if tp:
                     R.FPDFText_ClosePage(tp)
             out.chars = _merge(chars, walk.blanks, walk.order)
+            out.unreadable_glyphs = walk.unreadable
             return out
         finally:
             page.close()

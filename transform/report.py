@@ -468,6 +468,17 @@ def ocr_page_issues(entry: RegistryEntry, text: PdfText) -> list[dict]:
     return issues
 
 
+def unreadable_text_issues(entry: RegistryEntry, pages: dict[int, LayerPage]) -> list[dict]:
+    """Printed characters the text layer gives no text for, per page: their font is neither
+    embedded in the PDF nor installed on this machine, so the page's text and tables miss them."""
+    return [_issue(entry, "unreadable_text",
+                   f"{page.unreadable_glyphs} printed text object(s) give no text: their font is not"
+                   " embedded in the PDF and no installed font has them (install a CJK font, e.g."
+                   " Debian's fonts-wqy-zenhei); this page's text and tables may miss characters",
+                   None, number)
+            for number, page in sorted(pages.items()) if page.unreadable_glyphs]
+
+
 def statement_rows(entry: RegistryEntry, keyed: KeyedTables, facts: list[Fact]) -> list[dict]:
     """One row per expected (or found) statement: printed with data, empty, text only or absent."""
     coverage = keyed.coverage
@@ -519,7 +530,8 @@ def process_report(entry: RegistryEntry, fetched: FetchedReport, catalog: Catalo
         return rejected_result(entry, catalog, f"cannot open PDF: {exc}", fetched)
 
     keyed = key_tables(entry, pdf.scan, catalog, pdf.text.ocr_words)
-    issues = ocr_page_issues(entry, pdf.text) + keyed.issues + table_issues(entry, keyed, pdf.scan)
+    issues = (ocr_page_issues(entry, pdf.text) + unreadable_text_issues(entry, pdf.layer_pages)
+              + keyed.issues + table_issues(entry, keyed, pdf.scan))
     sections = read_explanation(pdf.text.pages)  # immutable: read once for both readings
     narrative = read_text_facts(entry, sections, keyed.facts, catalog)
     text_facts = [ocr_provenance(f, pdf.text.ocr_words) for f in narrative.facts]
