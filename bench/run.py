@@ -67,8 +67,8 @@ def page_count(registry: Path) -> int:
 
 
 def _role(proc, root_pid: int) -> str:
-    """Which part of a run a process is: the flow itself, an extraction worker, or other
-    (Prefect's server and anything else it starts)."""
+    """Which part of a run a process is: the flow itself, an extraction worker, the validation
+    process, Prefect's temporary server, or other."""
     import psutil
 
     if proc.pid == root_pid:
@@ -77,7 +77,9 @@ def _role(proc, root_pid: int) -> str:
         cmd = " ".join(proc.cmdline())
     except psutil.Error:
         return "other"
-    return "worker" if "hotline_budgets.flows.isolation" in cmd else "other"
+    return ("worker" if "hotline_budgets.flows.isolation" in cmd
+            else "validator" if "hotline_budgets.load.validator" in cmd
+            else "prefect-server" if "uvicorn" in cmd else "other")
 
 
 def _tree_rss(pid: int) -> tuple[int, dict[str, int]]:
@@ -101,9 +103,11 @@ def _tree_rss(pid: int) -> tuple[int, dict[str, int]]:
     return total, largest
 
 
-def run_cli(registry: Path, warehouse: Path, extra: list[str]) -> dict:
+def run_cli(registry: Path, warehouse: Path, extra: list[str], rss_log: Path | None = None) -> dict:
     """One ``hotline-budgets run`` subprocess: wall, exit code, peak RSS (MB) of the process
-    tree, of its largest process and of each role (flow / extraction worker / other)."""
+    tree, of its largest process and of each role (flow / extraction worker / validator /
+    prefect-server). ``rss_log``: every sample (seconds, MB per role) with the run's last
+    progress line, to see which step a peak belongs to."""
     cmd = [sys.executable, "-m", "hotline_budgets.cli", "run", "--registry", str(registry),
            "--warehouse", str(warehouse), *extra]
     t0 = time.perf_counter()
@@ -111,6 +115,8 @@ def run_cli(registry: Path, warehouse: Path, extra: list[str]) -> dict:
     peak_total = [0]
     peak_role: dict[str, int] = {}
     stop = threading.Event()
+    lines: list[str] = []
+    log = rss_log.open("w", encoding="utf-8") if rss_log else None
 
     def sample() -> None:
         while not stop.is_set():
@@ -118,12 +124,25 @@ def run_cli(registry: Path, warehouse: Path, extra: list[str]) -> dict:
             peak_total[0] = max(peak_total[0], total)
             for role, rss in largest.items():
                 peak_role[role] = max(peak_role.get(role, 0), rss)
+            if log:
+                roles = " ".join(f"{r} {b / 2**20:.0f}" for r, b in sorted(largest.items()))
+                log.write(f"{time.perf_counter() - t0:7.1f}  {roles}  | {lines[-1] if lines else ''}\n")
             stop.wait(0.1)
+
+    def read_stderr() -> None:
+        for line in proc.stderr:
+            lines.append(line.rstrip()[:100])
     sampler = threading.Thread(target=sample, daemon=True)
+    reader = threading.Thread(target=read_stderr, daemon=True)
     sampler.start()
-    _, err = proc.communicate()
+    reader.start()
+    proc.wait()
+    reader.join()
     stop.set()
     sampler.join()
+    if log:
+        log.close()
+    err = "\n".join(lines)
     wall = time.perf_counter() - t0
     if proc.returncode not in (0, 3):
         print(err[-2000:], file=sys.stderr)
@@ -215,6 +234,7 @@ def main() -> None:
     ap.add_argument("--runner", default="thread", choices=("thread", "dask"))
     ap.add_argument("--skip-plain", action="store_true", help="only the cli and no-op runs")
     ap.add_argument("--keep", type=Path, help="keep the warehouses under this folder")
+    ap.add_argument("--rss-log", type=Path, help="write every RSS sample of the full run here")
     args = ap.parse_args()
     registries = args.registry or [data_dir("samples") / r for r in DEFAULT_REGISTRIES]
     if args.keep:
@@ -228,7 +248,7 @@ def main() -> None:
     for workers in (int(w) for w in args.workers.split(",")):
         wh = work / f"wh-{workers}"
         extra = ["--workers", str(workers), "--runner", args.runner]
-        full = run_cli(registry, wh, extra)
+        full = run_cli(registry, wh, extra, args.rss_log)
         summary = json.loads((wh / "run_summary.json").read_text(encoding="utf-8"))
         statuses: dict[str, int] = {}
         for r in summary["reports"]:

@@ -454,11 +454,12 @@ def validate_years(tables_by_year: dict[int, dict[str, pa.Table]]
                    ) -> dict[int, tuple[pa.Table, list[str]]]:
     """validate_year for several years in one validation per table name (GX's cost is per
     expectation, not per row; load/validate.validate_tables gives each year its own rows)."""
-    from hotline_budgets.load.validate import describe_failures, validate_tables
+    from hotline_budgets.load.validate import describe_failures
+    from hotline_budgets.load.validator import validator
 
     schema = load_schema()["expectation_results"]
     return {year: (schema.to_arrow(rows), describe_failures(rows))
-            for year, rows in validate_tables(tables_by_year).items()}
+            for year, rows in validator().validate_tables(tables_by_year).items()}
 
 
 def years_to_publish(by_year: dict[int, list[ReportOutcome]], ctx: RunContext
@@ -714,30 +715,30 @@ def run_pipeline(registry: Path, warehouse: Path, years: list[int] | None = None
     started_at, t0 = datetime.now(UTC), time.monotonic()
     entries = select_entries(registry, years)
     say = progress or (lambda line: None)
+    # Arrow's default pool (mimalloc) keeps what it freed; a run's phases each hold different
+    # tables, and the system allocator gives large blocks back as they are freed
+    pa.set_memory_pool(pa.system_memory_pool())
     with WarehouseLock(warehouse):
         cleanup(warehouse)
         remove_stale_spools(warehouse)
         cleanup_incoming(warehouse / "raw")
         ctx = RunContext(warehouse, load_catalog(), load_state(warehouse), slots=slots)
-        with RowSpool(warehouse) as spool:
-            return _run_with_spool(entries, ctx, spool, started_at, t0, say, report, publish,
-                                   map_reports, validate)
+        from hotline_budgets.load.validator import close_validator
 
-
-def _prepare_validation_in_background() -> threading.Thread:
-    """Great Expectations imported while the reports are extracted (the workers are other
-    processes; this one mostly waits for them); validation waits for it if it is not done. A
-    failure here is left to the validation itself, which reports it."""
-    def prepare() -> None:
         try:
-            from hotline_budgets.load.validate import prepare_validation
+            with RowSpool(warehouse) as spool:
+                return _run_with_spool(entries, ctx, spool, started_at, t0, say, report, publish,
+                                       map_reports, validate)
+        finally:
+            close_validator()  # the run's GX process: its memory ends with the run
 
-            prepare_validation()
-        except Exception:
-            pass
-    thread = threading.Thread(target=prepare, name="prepare-validation", daemon=True)
-    thread.start()
-    return thread
+
+def _start_validator() -> None:
+    """Start the run's validation process (load/validator.py) now: it imports Great Expectations
+    while the reports are extracted, in a process of its own."""
+    from hotline_budgets.load.validator import validator
+
+    validator()
 
 
 def _run_with_spool(entries: list[RegistryEntry], ctx: RunContext, spool: RowSpool,
@@ -748,13 +749,14 @@ def _run_with_spool(entries: list[RegistryEntry], ctx: RunContext, spool: RowSpo
     arrives, so memory holds the reports in flight and one year's tables, not the registry."""
     warehouse = ctx.warehouse
     outcomes: list[ReportOutcome] = []
-    warming = None
+    validating = False
     try:
         mapped = map_reports(entries, ctx) if map_reports else (report(e, ctx) for e in entries)
         for i, outcome in enumerate(mapped, 1):
             say(_progress_line(i, len(entries), outcome))
-            if warming is None and not outcome.reused:  # a year will be validated tonight
-                warming = _prepare_validation_in_background()
+            if not validating and not outcome.reused:  # a year will be validated tonight
+                validating = True
+                _start_validator()
             outcome.release(spool)
             outcomes.append(outcome)
     finally:

@@ -302,7 +302,7 @@ def build_data_docs(year_folders: dict[int, Path], all_folder: Path, folder: Pat
         ValidationResultIdentifier,
     )
 
-    from hotline_budgets.load.validate import _digest, load_suite, suite_result, validation_units
+    from hotline_budgets.load.validate import _digest, load_suite, read_validation_units, suite_result
 
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     ctx = gx.get_context(mode="ephemeral")
@@ -322,16 +322,19 @@ def build_data_docs(year_folders: dict[int, Path], all_folder: Path, folder: Pat
     for name in load_schema():
         suite = ctx.suites.add(gx.ExpectationSuite(**load_suite(name)))  # GX changes its input
         suite_id = ExpectationSuiteIdentifier(name=suite.name)
-        shown: dict[str, list[int]] = {}  # identical units (empty years) are shown once
         scopes = ({max(year_folders): all_folder} if name in ALL_YEARS_ONLY else year_folders)
-        units = validation_units({year: pq.read_table(path / f"{name}.parquet")
-                                  for year, path in scopes.items()})
-        for unit in units:
-            shown.setdefault(_digest(unit.union, {}), []).extend(unit.group)
-        for unit in units:
-            years = shown.pop(_digest(unit.union, {}), None)
-            if years is None:
+        counts = {year: pq.ParquetFile(path / f"{name}.parquet").metadata.num_rows
+                  for year, path in scopes.items()}
+        shown: set[str] = set()  # identical units (the empty years of a table) are shown once
+
+        def read(year: int, name: str = name, scopes: dict[int, Path] = scopes) -> pa.Table:
+            return pq.read_table(scopes[year] / f"{name}.parquet")
+        for unit in read_validation_units(counts, read):
+            key = _digest(unit.union, {})
+            years = [y for y in counts if counts[y] == 0] if unit.union.num_rows == 0 else list(unit.group)
+            if key in shown:
                 continue
+            shown.add(key)
             result = suite_result(name, unit.union, load_suite(name))
             label = f"{min(years)}" if min(years) == max(years) else f"{min(years)}-{max(years)}"
             ctx.validation_results_store.store_validation_results(
@@ -658,8 +661,10 @@ def build_release(
     write_dictionary(staging)
     for name in ("LICENSE", "LICENSE-DATA.md"):
         shutil.copyfile(TEMPLATES / name, staging / name)
-    build_data_docs({year: staging / str(year) for year in years}, staging / "all",
-                    staging / "quality" / "data_docs")
+    from hotline_budgets.load.validator import validator
+
+    validator().build_data_docs({year: staging / str(year) for year in years}, staging / "all",
+                                staging / "quality" / "data_docs")
     diff = diff_releases(previous, staging, staging / "diff_line_items.csv")
     diff["current_release"] = release_id
     write_diff(diff, staging)

@@ -30,7 +30,6 @@ class Spooled:
     root: Path
     year: int
     batches: dict[str, tuple[int, int]] = field(default_factory=dict)
-    schemas: dict[str, pa.Schema] = field(default_factory=dict, compare=False)
 
 
 def _path(root: Path, year: int, name: str) -> Path:
@@ -50,7 +49,7 @@ class RowSpool:
 
     def put(self, tables: dict[str, pa.Table], year: int) -> Spooled:
         """Append one report's tables to the year's files; returns where they are."""
-        batches, schemas = {}, {}
+        batches = {}
         with self._lock:
             for name, table in tables.items():
                 key = (year, name)
@@ -61,9 +60,8 @@ class RowSpool:
                 for batch in chunks:
                     self._writers[key][1].write_batch(batch)
                 batches[name] = (self._counts[key], len(chunks))
-                schemas[name] = table.schema
                 self._counts[key] += len(chunks)
-        return Spooled(self.root, year, batches, schemas)
+        return Spooled(self.root, year, batches)
 
     def finish(self) -> None:
         """Close the files (their footers make them readable); nothing more is put."""
@@ -85,24 +83,21 @@ class RowSpool:
 
 
 def read_spooled(handles: list[Spooled]) -> dict[str, pa.Table]:
-    """The tables of these reports, one per name, rows in the order of ``handles``:
-    memory-mapped, no copy until they are used. Every handle must be of the same year."""
+    """The tables of these reports, one per name, rows in the order of ``handles``, each
+    column in one chunk (a year's thousands of small per-report batches each cost their own
+    objects: ~100 MB at 1,000 reports; one copy of the rows costs their size). Every handle
+    must be of the same year."""
     years = {h.year for h in handles}
     if len(years) > 1:
         raise ValueError(f"spooled reports of several years: {sorted(years)}")
-    readers: dict[str, pa.ipc.RecordBatchFileReader] = {}
-    parts: dict[str, list[pa.RecordBatch]] = defaultdict(list)
-    schemas: dict[str, pa.Schema] = {}
-    for h in handles:
-        for name, (first, count) in h.batches.items():
-            schemas.setdefault(name, h.schemas.get(name))
-            if not count:
-                continue
-            if name not in readers:
-                readers[name] = pa.ipc.open_file(pa.memory_map(str(_path(h.root, h.year, name))))
-            parts[name] += [readers[name].get_batch(i) for i in range(first, first + count)]
-    return {name: pa.Table.from_batches(parts[name], schema=schemas[name] or readers[name].schema)
-            for name in schemas}
+    names = list(dict.fromkeys(name for h in handles for name in h.batches))
+    out = {}
+    for name in names:  # one table name's batches at a time
+        reader = pa.ipc.open_file(pa.memory_map(str(_path(handles[0].root, handles[0].year, name))))
+        parts = [reader.get_batch(i) for h in handles
+                 for first, count in [h.batches.get(name, (0, 0))] for i in range(first, first + count)]
+        out[name] = pa.Table.from_batches(parts, schema=reader.schema).combine_chunks()
+    return out
 
 
 def remove_stale_spools(warehouse: Path) -> list[Path]:

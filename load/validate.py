@@ -8,12 +8,15 @@ are checked separately in DuckDB SQL (``load/checks.py``) because they span rows
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import hashlib
 import json
 import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -196,8 +199,19 @@ def _validate(name: str, table: pa.Table, suite_json: dict) -> _Validated:
         hit = _validated[key] = _run_suite(name, table, suite_json)
         while len(_validated) > _VALIDATED_KEEP:
             _validated.popitem(last=False)
+        release_freed_memory()  # the frame is gone: the next one need not come on top
     _validated.move_to_end(key)
     return hit
+
+
+def release_freed_memory() -> None:
+    """Return freed heap to the system: glibc keeps freed blocks for reuse, so one validation's
+    frame would otherwise stay in the process's size under the next one's."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to return this way
+        pass
 
 
 def suite_result(name: str, table: pa.Table, suite_json: dict) -> object:
@@ -277,27 +291,35 @@ def load_suite(name: str, directory: Path = EXPECTATIONS_DIR) -> dict:
 
 # Tables of several years validated as one: GX's cost is per expectation, not per row, so a run
 # validates each table name once over its years, up to this many rows at a time (memory: the
-# pandas frame of the union holds Python objects).
-UNION_ROWS = 200_000
+# pandas frame of the union holds Python objects, ~800 B a line-item row, and GX copies parts of
+# it: 50,000 rows keep the validation process under ~450 MB however large the corpus).
+UNION_ROWS = 50_000
+
+
+def year_groups(row_counts: dict[int, int]) -> list[list[int]]:
+    """The years validated together, from their row counts: each year with rows joins a group
+    of at most UNION_ROWS rows; a year without rows is its own group (pandas gives an empty
+    column another dtype than a filled one, so an empty table's results are not implied by a
+    union's)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    rows = 0
+    for year, count in sorted(row_counts.items()):
+        if count == 0:
+            groups.append([year])
+            continue
+        if current and rows + count > UNION_ROWS:
+            groups.append(current)
+            current, rows = [], 0
+        current.append(year)
+        rows += count
+    return groups + ([current] if current else [])
 
 
 def _union_groups(tables: dict[int, pa.Table]) -> list[dict[int, pa.Table]]:
-    """The years' tables in groups validated together: each non-empty table joins a group of at
-    most UNION_ROWS rows; an empty table is its own group (pandas gives an empty column another
-    dtype than a filled one, so an empty table's results are not implied by a union's)."""
-    groups: list[dict[int, pa.Table]] = []
-    current: dict[int, pa.Table] = {}
-    rows = 0
-    for year, table in sorted(tables.items()):
-        if table.num_rows == 0:
-            groups.append({year: table})
-            continue
-        if current and rows + table.num_rows > UNION_ROWS:
-            groups.append(current)
-            current, rows = {}, 0
-        current[year] = table
-        rows += table.num_rows
-    return groups + ([current] if current else [])
+    """The years' tables in the groups of :func:`year_groups`."""
+    return [{year: tables[year] for year in group}
+            for group in year_groups({year: t.num_rows for year, t in tables.items()})]
 
 
 def _only(suite_json: dict, ids: set[str]) -> dict:
@@ -317,18 +339,24 @@ class ValidationUnit:
 
 def validation_units(tables: dict[int, pa.Table]) -> list[ValidationUnit]:
     """What is validated of one table name over several years: per group of years (at most
-    UNION_ROWS rows, see _union_groups), the union of its distinct tables (a catalog table is
-    the same in every year). The run validates these units and the release's Data Docs render
-    them, so a unit the run validated is not validated again."""
-    units = []
-    for group in _union_groups(tables):
+    UNION_ROWS rows, see year_groups), the union of its distinct tables (a catalog table is the
+    same in every year). The run validates these units and the release's Data Docs render them,
+    so a unit the run validated is not validated again."""
+    return list(read_validation_units({y: t.num_rows for y, t in tables.items()}, tables.__getitem__))
+
+
+def read_validation_units(row_counts: dict[int, int], read: Callable[[int], pa.Table]
+                          ) -> Iterator[ValidationUnit]:
+    """:func:`validation_units` reading each group's years only when it comes (``read`` gives a
+    year's table): memory holds one unit, however many years are published."""
+    for group in year_groups(row_counts):
+        tables = {year: read(year) for year in group}
         distinct: dict[str, pa.Table] = {}
-        for table in group.values():
+        for table in tables.values():
             distinct.setdefault(_digest(table, {}), table)
         parts = list(distinct.values())
-        units.append(ValidationUnit(group, parts[0] if len(parts) == 1 else pa.concat_tables(parts),
-                                    len(parts)))
-    return units
+        yield ValidationUnit(tables, parts[0] if len(parts) == 1 else pa.concat_tables(parts),
+                             len(parts))
 
 
 def run_suite_over_years(name: str, tables: dict[int, pa.Table], suite_json: dict
