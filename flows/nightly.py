@@ -216,13 +216,13 @@ class RunContext:
                 self._idle.append(extractor)
                 self._free.notify()
 
-    def for_entry(self, report_id: str) -> RunContext:
-        """This context for one report, to ship to another process: ``state`` narrowed to that
-        report's (process_entry reads no other), so a task's parameters do not grow with the
+    def for_entries(self, report_ids: list[str]) -> RunContext:
+        """This context for these reports, to ship to another process: ``state`` narrowed to
+        theirs (process_entry reads no other), so a task's parameters do not grow with the
         registry."""
-        src = self.state.get(report_id)
+        state = {rid: self.state[rid] for rid in report_ids if rid in self.state}
         narrowed = RunContext.__new__(RunContext)
-        narrowed.__setstate__(self.__getstate__() | {"state": {report_id: src} if src else {}})
+        narrowed.__setstate__(self.__getstate__() | {"state": state})
         return narrowed
 
     def use_extractor(self, extractor: Extractor) -> None:

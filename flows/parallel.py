@@ -13,14 +13,15 @@ started for the run, or on the scheduler at ``--dask-address``. A LocalCluster's
 to the flow's own Prefect API (its url, the run's temporary server's too, is put in their
 environment; the quiet settings they inherit), so no worker starts a Prefect server; the workers
 of a remote cluster need ``PREFECT_API_URL`` of a real Prefect server. Each task carries a
-context narrowed to its report (``RunContext.for_entry``), and each worker thread keeps one
+context narrowed to its reports (``RunContext.for_entries``), and each worker thread keeps one
 extraction process for all its reports, which ends with the worker. Workers read and write the
 raw archive and extraction cache (``WAREHOUSE/raw``, ``WAREHOUSE/extracted``): on several
 machines the warehouse must be the same shared folder at the same path on each.
 
-Either way at most ``2 × workers`` reports are in flight and outcomes come back as they finish;
-the run puts them in registry order, so it streams through the registry and publishes the same
-bytes as a serial run.
+Either way reports go in batches (one report each below a few hundred, up to 16 for thousands:
+``batch_size``), at most ``2 × workers`` batches are in flight and outcomes come back as they
+finish; the run puts them in registry order, so it streams through the registry and publishes the
+same bytes as a serial run.
 """
 
 from __future__ import annotations
@@ -65,8 +66,7 @@ class RunnerSettings:
         return self.workers or os.cpu_count() or 1
 
 
-def as_finished(submit: Callable[[RegistryEntry], Any], entries: Iterable[RegistryEntry],
-                window: int) -> Iterator[ReportOutcome]:
+def as_finished(submit: Callable[[Any], Any], entries: Iterable[Any], window: int) -> Iterator[Any]:
     """Submit one future per entry, at most ``window`` unfinished, and yield each result as soon
     as it is done (``add_done_callback`` and ``.result()`` of a Prefect future, a Dask-backed
     one included). A long report holds no worker idle behind it; the run puts the outcomes back
@@ -83,20 +83,40 @@ def as_finished(submit: Callable[[RegistryEntry], Any], entries: Iterable[Regist
         yield finished.get().result()
 
 
+def batch_size(settings: RunnerSettings, count: int) -> int:
+    """Reports per task run (``HOTLINE_BATCH``, else by the registry's size): one report each for
+    a registry of a few hundred, up to 16 for thousands. Each task run costs Prefect API calls
+    and three events, which its events worker sends one by one; on busy cores it falls behind,
+    and every event waiting holds its task's context (~50 KB a report at 5,000 reports)."""
+    if os.environ.get("HOTLINE_BATCH"):
+        return max(1, int(os.environ["HOTLINE_BATCH"]))
+    return max(1, min(16, count // (64 * settings.worker_count)))
+
+
+def batches(entries: list[RegistryEntry], size: int) -> list[list[RegistryEntry]]:
+    return [entries[i:i + size] for i in range(0, len(entries), size)]
+
+
 def report_mapper(settings: RunnerSettings, report_task) -> ReportMapper | None:
-    """``report_task.submit`` over the entries on the flow's task runner (None: serial)."""
+    """``report_task.submit`` over batches of the entries on the flow's task runner (None:
+    serial); the outcomes come one report at a time."""
     if settings.runner == "dask":
         def on_dask(entries: list[RegistryEntry], ctx: RunContext) -> Iterator[ReportOutcome]:
             name_contexts_cheaply()
             window = 2 * dask_threads(settings.worker_count)
-            return as_finished(lambda e: report_task.submit(e, ctx.for_entry(e.report_id)),
-                            entries, window)
+            for done in as_finished(
+                    lambda b: report_task.submit(b, ctx.for_entries([e.report_id for e in b])),
+                    batches(entries, batch_size(settings, len(entries))), window):
+                yield from done
         return on_dask
     if settings.worker_count <= 1:
         return None
 
     def on_threads(entries: list[RegistryEntry], ctx: RunContext) -> Iterator[ReportOutcome]:
-        return as_finished(lambda e: report_task.submit(e, ctx), entries, 2 * settings.worker_count)
+        for done in as_finished(lambda b: report_task.submit(b, ctx),
+                                batches(entries, batch_size(settings, len(entries))),
+                                2 * settings.worker_count):
+            yield from done
     return on_threads
 
 

@@ -40,9 +40,15 @@ from hotline_budgets.registry import RegistryEntry
 
 
 @task(name="report", cache_policy=NO_CACHE)
-def report_task(entry: RegistryEntry, ctx: RunContext) -> ReportOutcome:
+def report_task(entries: list[RegistryEntry], ctx: RunContext) -> list[ReportOutcome]:
+    """One report, or a batch of them on a large registry (flows/parallel.batch_size)."""
     use_dask_worker_extractor(ctx)  # on a Dask worker: that worker thread's extraction process
-    return process_entry(entry, ctx)
+    return [process_entry(entry, ctx) for entry in entries]
+
+
+def one_report(entry: RegistryEntry, ctx: RunContext) -> ReportOutcome:
+    """A report as its own task run (the serial run)."""
+    return report_task([entry], ctx)[0]
 
 
 @task(name="validate-years", cache_policy=NO_CACHE)
@@ -68,7 +74,7 @@ def pipeline_flow(registry: str | Path, warehouse: str | Path, years: list[int] 
                                  settings.workers, settings.dask_address)
     return run_pipeline(Path(registry), Path(warehouse), years,
                         progress=stderr_progress if progress else None,
-                        report=report_task, publish=publish_year_task,
+                        report=one_report, publish=publish_year_task,
                         validate=validate_years_task,
                         map_reports=report_mapper(settings, report_task),
                         slots=settings.worker_count)

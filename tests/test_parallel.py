@@ -73,17 +73,20 @@ def runs(tmp_path_factory):
     try:
         out["serial"] = tmp_path_factory.mktemp("serial")
         run_pipeline(registry, out["serial"])
-        for runner in ("thread", "dask"):
+        for runner in ("thread", "dask", "batched"):
             out[runner] = tmp_path_factory.mktemp(runner)
-            summary = run_pipeline_flow(registry=registry, warehouse=out[runner], runner=runner,
-                                        workers=2)
+            if runner == "batched":  # the thread runner, reports two to a task run
+                mp.setenv("HOTLINE_BATCH", "2")
+            summary = run_pipeline_flow(registry=registry, warehouse=out[runner],
+                                        runner="dask" if runner == "dask" else "thread", workers=2)
             assert summary.exit_code == 0, [(o.entry.report_id, o.reason) for o in summary.outcomes]
+            assert [o.entry.report_id for o in summary.outcomes] == list(REPORTS), "registry order"
     finally:
         mp.undo()
     return out
 
 
-@pytest.mark.parametrize("runner", ["thread", "dask"])
+@pytest.mark.parametrize("runner", ["thread", "dask", "batched"])
 def test_parallel_runs_publish_the_same_bytes_as_a_serial_run(runs, runner):
     serial, parallel = _parquet(runs["serial"]), _parquet(runs[runner])
     assert len(serial) >= 2 * 12
@@ -195,3 +198,16 @@ def test_pipeline_flow_asked_for_dask_runs_itself_on_a_dask_task_runner(tmp_path
     assert summary.exit_code == 0, [(o.entry.report_id, o.reason) for o in summary.outcomes]
     (cluster, workers, _), = clusters
     assert _finished_tasks(cluster) == [("report_task", *workers)]
+
+
+def test_large_registries_go_in_batches_of_reports(monkeypatch):
+    """One report per task run until a registry is large; then up to 16 (Prefect's cost is per
+    task run); HOTLINE_BATCH sets it."""
+    from hotline_budgets.flows.parallel import batch_size, batches
+
+    monkeypatch.delenv("HOTLINE_BATCH", raising=False)
+    two = RunnerSettings("thread", 2)
+    assert batch_size(two, 32) == 1 and batch_size(two, 300) == 2 and batch_size(two, 5000) == 16
+    monkeypatch.setenv("HOTLINE_BATCH", "3")
+    assert batch_size(two, 32) == 3
+    assert batches(list("abcdefg"), 3) == [["a", "b", "c"], ["d", "e", "f"], ["g"]]
