@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from hotline_budgets.extract.grid import (
+    Cell,
     Columns,
     Line,
     group_lines,
@@ -29,7 +30,7 @@ from hotline_budgets.extract.grid import (
 )
 from hotline_budgets.extract.layer import PdfLayer
 from hotline_budgets.extract.pdf_text import open_pdf
-from hotline_budgets.extract.words import PageWords, text_layer_page
+from hotline_budgets.extract.words import PageWords, Rule, text_layer_page
 from hotline_budgets.statements import load_statements
 from hotline_budgets.text import compact
 
@@ -208,6 +209,24 @@ def _aligned(body: list[Line], cols: Columns) -> bool:
     return hits >= 0.8 * len(nums) and multi >= max(1, len(body) // 2)
 
 
+def _rules_near(rules: list[Rule], lines: list[Line]) -> list[Rule]:
+    """The rules drawn within (or just around) these lines' band."""
+    top, bottom = min(ln.top for ln in lines) - 2, max(ln.bottom for ln in lines) + 2
+    return [r for r in rules if r.bottom >= top and r.top <= bottom]
+
+
+def _header_above(header: list[Line], rules: list[Rule], body: list[Line], page_rules: list[Rule]
+                  ) -> tuple[list[Line], list[Rule]]:
+    """A header left at the foot of the previous page, moved to sit just above this page's body
+    (and its rules with it): read as if printed there, which is what the reader of the page sees."""
+    gap = max(ln.bottom - ln.top for ln in header)
+    dy = body[0].top - gap - max(ln.bottom for ln in header)
+    moved = [Line([Cell(c.text, c.x0, c.top + dy, c.x1, c.bottom + dy) for c in ln.cells])
+             for ln in header]
+    shifted = [Rule(r.x0, r.top + dy, r.x1, r.bottom + dy) for r in rules]
+    return moved, shifted + page_rules
+
+
 class _Scanner:
     def __init__(self) -> None:
         self.book = load_titles()
@@ -215,6 +234,8 @@ class _Scanner:
         self.current: RawTable | None = None  # an open statement region
         self.skipping: SkippedTable | None = None  # an open skipped region
         self.last_page = 0
+        # a title's header printed with no rows under it at a page's foot: (table, lines, rules)
+        self.orphan: tuple[RawTable, list[Line], list[Rule]] | None = None
 
     def page(self, pw: PageWords) -> None:
         lines = group_lines(pw.words)
@@ -309,12 +330,16 @@ class _Scanner:
             if unit:
                 table.source_unit = unit
             if not body:
-                if not runs_on or region.ended or not header:
-                    pass
                 if region.ended:
                     self.current = None
+                elif header:  # title and header at a page's foot, the rows on the next page
+                    self.orphan = (table, header, _rules_near(pw.rules, header))
                 return
-            grid = read_grid(header, body, pw.rules)
+            rules = pw.rules
+            if not header and self.orphan is not None and self.orphan[0] is table:
+                header, rules = _header_above(self.orphan[1], self.orphan[2], body, pw.rules)
+            self.orphan = None
+            grid = read_grid(header, body, rules)
             if len(grid.column_paths) < 2 or not any(grid.columns.amount) or not _tabular(body):
                 # a title followed by text, not by a table (a heading that names the statement)
                 self.scan.tables.remove(table)
@@ -323,6 +348,8 @@ class _Scanner:
             table.column_paths = grid.column_paths
             table.columns = grid.columns
             table.column_x = list(grid.columns.centers) if grid.columns else []
+            if pw.page not in table.pages:
+                table.pages.append(pw.page)
         else:
             if not body or not _aligned(body, table.columns):
                 self.current = None
