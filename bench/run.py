@@ -8,8 +8,10 @@ measures, each on a fresh warehouse:
 
 - ``cli``    ``hotline-budgets run`` as an operator runs it (a subprocess: imports, Prefect's
              local server, flow, validation, publishing): wall time, pages/s, reports/min and
-             the peak RSS of the whole process tree (sampled every 0.1 s: the flow process plus
-             its extraction workers) and of its largest single process;
+             the peak RSS of the whole process tree (sampled every 0.1 s: the flow process, its
+             extraction workers, the validation process and Prefect's server), of its largest
+             single process and of each role, and the tree's peak summed PSS (shared libraries
+             counted once: the run's real share of the machine's memory);
 - ``noop``   the same command again on the unchanged warehouse;
 - ``plain``  the same run in-process without Prefect (flows/nightly.run_pipeline with plain
              functions), timed per stage: per-report (fetch+extract+identities+conform, summed
@@ -84,25 +86,41 @@ def _role(proc, root_pid: int) -> str:
             else "prefect-server" if "uvicorn" in cmd else "other")
 
 
-def _tree_rss(pid: int) -> tuple[int, dict[str, int]]:
-    """Summed RSS in bytes over the process and its descendants, and the largest RSS per role."""
+def _pss(pid: int) -> int:
+    """Proportional set size in bytes (/proc/PID/smaps_rollup): shared pages (the libraries
+    every process of a run maps) counted once over all processes that map them; 0 elsewhere."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _tree_rss(pid: int) -> tuple[int, int, dict[str, int]]:
+    """Summed RSS and summed PSS in bytes over the process and its descendants, and the largest
+    RSS per role. The summed RSS counts a shared library once per process that maps it; the
+    summed PSS is what the run takes of the machine's memory."""
     import psutil
 
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0, {}
-    total, largest = 0, {}
+        return 0, 0, {}
+    total, pss, largest = 0, 0, {}
     for p in procs:
         try:
             rss = p.memory_info().rss
         except psutil.Error:
             continue
         total += rss
+        pss += _pss(p.pid)
         role = _role(p, pid)
         largest[role] = max(largest.get(role, 0), rss)
-    return total, largest
+    return total, pss, largest
 
 
 def run_cli(registry: Path, warehouse: Path, extra: list[str], rss_log: Path | None = None) -> dict:
@@ -114,7 +132,7 @@ def run_cli(registry: Path, warehouse: Path, extra: list[str], rss_log: Path | N
            "--warehouse", str(warehouse), *extra]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak_total = [0]
+    peak_total, peak_pss = [0], [0]
     peak_role: dict[str, int] = {}
     stop = threading.Event()
     lines: list[str] = []
@@ -122,13 +140,15 @@ def run_cli(registry: Path, warehouse: Path, extra: list[str], rss_log: Path | N
 
     def sample() -> None:
         while not stop.is_set():
-            total, largest = _tree_rss(proc.pid)
+            total, pss, largest = _tree_rss(proc.pid)
             peak_total[0] = max(peak_total[0], total)
+            peak_pss[0] = max(peak_pss[0], pss)
             for role, rss in largest.items():
                 peak_role[role] = max(peak_role.get(role, 0), rss)
             if log:
                 roles = " ".join(f"{r} {b / 2**20:.0f}" for r, b in sorted(largest.items()))
-                log.write(f"{time.perf_counter() - t0:7.1f}  {roles}  | {lines[-1] if lines else ''}\n")
+                log.write(f"{time.perf_counter() - t0:7.1f}  {roles}  pss {pss / 2**20:.0f}"
+                          f"  | {lines[-1] if lines else ''}\n")
             stop.wait(0.1)
 
     def read_stderr() -> None:
@@ -150,11 +170,13 @@ def run_cli(registry: Path, warehouse: Path, extra: list[str], rss_log: Path | N
         print(err[-2000:], file=sys.stderr)
     roles = {role: rss / 2**20 for role, rss in peak_role.items()}
     return {"wall": wall, "rc": proc.returncode, "tree_mb": peak_total[0] / 2**20,
+            "tree_pss_mb": peak_pss[0] / 2**20,
             "largest_mb": max(roles.values(), default=0.0), "roles_mb": roles}
 
 
 def _roles(run: dict) -> str:
-    return "peak MB " + " ".join(f"{r} {mb:.0f}" for r, mb in sorted(run["roles_mb"].items()))
+    return ("peak RSS MB " + " ".join(f"{r} {mb:.0f}" for r, mb in sorted(run["roles_mb"].items()))
+            + f"; tree PSS {run['tree_pss_mb']:.0f} MB")
 
 
 def run_plain(registry: Path, warehouse: Path, workers: int) -> dict:
