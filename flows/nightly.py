@@ -451,6 +451,7 @@ def validate_year(year: int, tables: dict[str, pa.Table]) -> tuple[pa.Table, lis
 
 
 def validate_years(tables_by_year: dict[int, dict[str, pa.Table]]
+                   | Iterable[tuple[int, dict[str, pa.Table]]]
                    ) -> dict[int, tuple[pa.Table, list[str]]]:
     """validate_year for several years in one validation per table name (GX's cost is per
     expectation, not per row; load/validate.validate_tables gives each year its own rows)."""
@@ -478,8 +479,9 @@ def validate_changed_years(by_year: dict[int, list[ReportOutcome]], ctx: RunCont
     if len(changed) < 2:
         return {}
     try:
-        return validate_years({year: assemble_year(group, ctx.catalog)
-                               for year, group in changed.items()})
+        # a year at a time: each year's tables are handed over and let go before the next
+        return validate_years((year, assemble_year(group, ctx.catalog))
+                              for year, group in changed.items())
     except Exception:
         return {}
 

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hotline_budgets.load.publish import ALL_YEARS_DB, write_duckdb
+from hotline_budgets.load.publish import ALL_YEARS_DB, DUCKDB_CONFIG, write_duckdb
 from hotline_budgets.schema import (
     DICTIONARY_CSV_COLUMNS,
     Table,
@@ -137,7 +138,7 @@ def append_csv_rows(sources: list[Path], target: Path) -> None:
 
 def view_tables(db: Path, names: list[str] | None = None) -> dict[str, pa.Table]:
     """Declared views of a release database (all, or ``names``), as Arrow."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = duckdb.connect(str(db), read_only=True, config=DUCKDB_CONFIG)
     try:
         return {name: con.sql(f"SELECT * FROM {name}").to_arrow_table()
                 for name in names or load_views()}
@@ -147,7 +148,7 @@ def view_tables(db: Path, names: list[str] | None = None) -> dict[str, pa.Table]
 
 def write_view_csvs(db: Path, folder: Path) -> None:
     """The CSV of every declared view of ``db``, streamed from DuckDB, rows sorted."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = duckdb.connect(str(db), read_only=True, config=DUCKDB_CONFIG)
     try:
         for name in load_views():
             # ORDER BY ALL: a view's rows come in no set order, its CSV in a stable one
@@ -200,7 +201,7 @@ def all_years_only(warehouse: Path) -> dict[str, pa.Table]:
     db = warehouse / ALL_YEARS_DB
     if not db.exists():
         return {}
-    con = duckdb.connect(str(db), read_only=True)
+    con = duckdb.connect(str(db), read_only=True, config=DUCKDB_CONFIG)
     try:
         return {name: con.sql(f"SELECT * FROM {name}").to_arrow_table() for name in ALL_YEARS_ONLY
                 if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
@@ -348,7 +349,7 @@ def build_data_docs(year_folders: dict[int, Path], all_folder: Path, folder: Pat
 
 def quality_summary(db: Path) -> dict:
     """Figures for the README and the portal, from the all-years database."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = duckdb.connect(str(db), read_only=True, config=DUCKDB_CONFIG)
 
     def rows(sql: str) -> list[dict]:
         cur = con.execute(sql)
@@ -419,7 +420,8 @@ def diff_releases(previous: Path | None, current: Path, changes_csv: Path | None
 
     Every line-item change goes to ``changes_csv`` as DuckDB streams it; the dict keeps their
     counts and the first DIFF_KEEP (a first release adds every line item: a country's worth)."""
-    con = duckdb.connect()
+    spill = tempfile.mkdtemp(prefix="hotline-diff-")  # where the join spills past the limit
+    con = duckdb.connect(config=DUCKDB_CONFIG | {"temp_directory": spill})
     try:
         counts = []
         for name in load_schema():
@@ -487,6 +489,7 @@ def diff_releases(previous: Path | None, current: Path, changes_csv: Path | None
         )
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
     by_kind = {
         k: [r["report_id"] for r in reports if r["change"] == k]
         for k in ("added", "removed", "gone_stale", "status_changed", "republished")

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -62,18 +62,23 @@ class Validator:
             raise ValidationFailed(answer[1])
         return answer[1]
 
-    def validate_tables(self, tables_by_year: dict[int, dict[str, pa.Table]]) -> dict[int, list[dict]]:
-        """load/validate.validate_tables, in the validation process."""
+    def validate_tables(self, tables_by_year: Mapping[int, dict[str, pa.Table]]
+                        | Iterable[tuple[int, dict[str, pa.Table]]]) -> dict[int, list[dict]]:
+        """load/validate.validate_tables, in the validation process. Years may come one at a
+        time (an iterable of (year, tables)): each is written out and let go before the next is
+        made, so this process never holds more than one year's tables."""
         folder = Path(tempfile.mkdtemp(prefix="hotline-validate-"))
+        years = tables_by_year.items() if isinstance(tables_by_year, Mapping) else tables_by_year
         try:
             paths: dict[int, dict[str, str]] = {}
-            for year, tables in tables_by_year.items():
+            for year, tables in years:
                 paths[year] = {}
                 for name, table in tables.items():
                     path = folder / f"{year}-{name}.arrow"
                     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
                         w.write_table(table)
                     paths[year][name] = str(path)
+                del tables
             return self._ask(("validate", paths))  # type: ignore[return-value]
         finally:
             shutil.rmtree(folder, ignore_errors=True)
