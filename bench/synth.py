@@ -30,8 +30,6 @@ from pathlib import Path
 from hotline_budgets.transform.catalog import load_catalog
 
 STYLES = ("ruled", "three_line", "open")
-# The styles the table reader of this branch reads (main's ruled-grid reader); the word reader of
-# the `reader` branch also reads "three_line" and "open": pass --styles ruled,three_line,open.
 DEFAULT_STYLES = ("ruled", "three_line", "open")  # every print style the table reader reads
 TITLES = {  # statement → printed title per report kind (titles from extract/statement_titles.yaml)
     "general_budget_expenditure": {"final_accounts": "一般公共预算财政拨款支出决算表",

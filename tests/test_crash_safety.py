@@ -63,13 +63,21 @@ def _kill_when(wh, registry, appears) -> bool:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     hit = False
-    while time.monotonic() < deadline and proc.poll() is None:
-        if appears(wh):
-            proc.send_signal(signal.SIGKILL)
-            hit = True
-            break
-        time.sleep(0.002)
-    proc.wait()
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                seen = appears(wh)
+            except FileNotFoundError:  # the folder being looked into was renamed meanwhile
+                seen = False
+            if seen:
+                proc.send_signal(signal.SIGKILL)
+                hit = True
+                break
+            time.sleep(0.002)
+    finally:
+        if proc.poll() is None and not hit:
+            proc.kill()  # never leave a run holding the warehouse's lock for the next test
+        proc.wait()
     return hit
 
 
