@@ -22,9 +22,10 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from hotline_budgets.pipe_worker import parent_connection, spawn_worker
 
 if TYPE_CHECKING:  # the parent never needs the extraction code itself
     from hotline_budgets.extract.fetch import FetchedReport
@@ -111,26 +112,6 @@ def _serve(conn, memory_mb: int, crash_log: str | None = None) -> None:
             conn.send(("error", "exception", type(exc).__name__))
 
 
-class _Duplex:
-    """A reading and a writing Connection used as one (send, recv, poll, close)."""
-
-    def __init__(self, reader: Connection, writer: Connection) -> None:
-        self.reader, self.writer = reader, writer
-
-    def send(self, obj) -> None:
-        self.writer.send(obj)
-
-    def recv(self):
-        return self.reader.recv()
-
-    def poll(self, timeout: float) -> bool:
-        return self.reader.poll(timeout)
-
-    def close(self) -> None:
-        self.reader.close()
-        self.writer.close()
-
-
 class Extractor:
     """One reusable worker process; ``run`` is thread-safe (one report at a time)."""
 
@@ -159,18 +140,10 @@ class Extractor:
         self._handshake()
 
     def _spawn(self) -> None:
-        to_child_r, to_child_w = os.pipe()
-        to_parent_r, to_parent_w = os.pipe()
         fd, self._crash_log = tempfile.mkstemp(prefix="hotline-worker-", suffix=".log")
         os.close(fd)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "hotline_budgets.flows.isolation", str(to_child_r),
-             str(to_parent_w), str(self.budget.memory_mb), self._crash_log],
-            pass_fds=(to_child_r, to_parent_w), stdin=subprocess.DEVNULL)
-        os.close(to_child_r)
-        os.close(to_parent_w)
-        self._proc = proc
-        self._conn = _Duplex(Connection(to_parent_r, writable=False), Connection(to_child_w, readable=False))
+        self._proc, self._conn = spawn_worker("hotline_budgets.flows.isolation",
+                                              str(self.budget.memory_mb), self._crash_log)
         self._ready = False
 
     def _handshake(self) -> None:
@@ -314,6 +287,4 @@ def _close_prestarted() -> None:
 
 
 if __name__ == "__main__":  # the worker: python -m hotline_budgets.flows.isolation RFD WFD MB
-    _serve(_Duplex(Connection(int(sys.argv[1]), writable=False),
-                   Connection(int(sys.argv[2]), readable=False)), int(sys.argv[3]),
-           sys.argv[4] if len(sys.argv) > 4 else None)
+    _serve(parent_connection(sys.argv), int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None)

@@ -334,12 +334,6 @@ def year_groups(row_counts: dict[int, int]) -> list[list[int]]:
     return groups + ([current] if current else [])
 
 
-def _union_groups(tables: dict[int, pa.Table]) -> list[dict[int, pa.Table]]:
-    """The years' tables in the groups of :func:`year_groups`."""
-    return [{year: tables[year] for year in group}
-            for group in year_groups({year: t.num_rows for year, t in tables.items()})]
-
-
 def _only(suite_json: dict, ids: set[str]) -> dict:
     """The suite narrowed to the expectations of these ids."""
     return suite_json | {"expectations": [e for e in suite_json["expectations"]

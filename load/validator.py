@@ -3,28 +3,28 @@
 GX and the pandas frames it validates take ~250 MB of a run (its imports ~150 MB, frames of up
 to UNION_ROWS rows), and a process keeps what it has imported and most of what it allocated
 until it ends: in the flow process that came on top of Prefect, DuckDB and the publishing. One
-worker process per run (``python -m hotline_budgets.load.validator``, two pipes, as the
-extraction workers) validates the changed years (load/validate.validate_tables) and renders the
-release's Data Docs (load/release.build_data_docs) from the results it computed itself, then
-ends with the run. It is started as soon as a run knows it will validate, so GX imports while
-the reports are read. Tables go over as Arrow IPC files (memory-mapped there), results back as
-pickles.
+worker process per run (``python -m hotline_budgets.load.validator``, started as the extraction
+workers are: hotline_budgets/pipe_worker.py) validates the changed years
+(load/validate.validate_tables) and renders the release's Data Docs (load/release.build_data_docs)
+from the results it computed itself, then ends with the run. It is started as soon as a run
+knows it will validate, so GX imports while the reports are read. Tables go over as Arrow IPC
+files (memory-mapped there), results back as pickles.
 """
 
 from __future__ import annotations
 
 import atexit
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pyarrow as pa
+
+from hotline_budgets.pipe_worker import Duplex, parent_connection, spawn_worker
 
 
 class ValidationFailed(RuntimeError):
@@ -35,15 +35,7 @@ class Validator:
     """The run's validation process; one request at a time (thread-safe)."""
 
     def __init__(self) -> None:
-        to_child_r, to_child_w = os.pipe()
-        to_parent_r, to_parent_w = os.pipe()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hotline_budgets.load.validator", str(to_child_r), str(to_parent_w)],
-            pass_fds=(to_child_r, to_parent_w), stdin=subprocess.DEVNULL)
-        os.close(to_child_r)
-        os.close(to_parent_w)
-        self._reader = Connection(to_parent_r, writable=False)
-        self._writer = Connection(to_child_w, readable=False)
+        self.process, self._conn = spawn_worker("hotline_budgets.load.validator")
         self._lock = threading.Lock()
         self._ready = False
 
@@ -51,10 +43,10 @@ class Validator:
         with self._lock:
             try:
                 if not self._ready:
-                    self._reader.recv()  # "ready": GX imported
+                    self._conn.recv()  # "ready": GX imported
                     self._ready = True
-                self._writer.send(request)
-                answer = self._reader.recv()
+                self._conn.send(request)
+                answer = self._conn.recv()
             except (EOFError, OSError):
                 code = self.process.wait(5)
                 raise ValidationFailed(f"the validation process died (exit code {code})") from None
@@ -92,7 +84,7 @@ class Validator:
     def close(self) -> None:
         with self._lock:
             try:
-                self._writer.send(None)
+                self._conn.send(None)
             except OSError:
                 pass
             try:
@@ -100,8 +92,7 @@ class Validator:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-            self._reader.close()
-            self._writer.close()
+            self._conn.close()
 
 
 _current: Validator | None = None
@@ -146,17 +137,17 @@ class _MappedTables(Mapping):
         return len(self.paths)
 
 
-def _serve(conn_in: Connection, conn_out: Connection) -> None:
+def _serve(conn: Duplex) -> None:
     """Worker loop: ("validate", {year: {table: ipc path}}) → ("ok", {year: rows});
     ("docs", {year: folder}, all folder, docs folder) → ("ok", index path); None ends it."""
     from hotline_budgets.load.release import build_data_docs
     from hotline_budgets.load.validate import prepare_validation, release_freed_memory, validate_tables
 
     prepare_validation()
-    conn_out.send(("ready",))
+    conn.send(("ready",))
     while True:
         try:
-            request = conn_in.recv()
+            request = conn.recv()
         except EOFError:
             return
         if request is None:
@@ -164,18 +155,18 @@ def _serve(conn_in: Connection, conn_out: Connection) -> None:
         try:
             if request[0] == "validate":
                 tables = {int(year): _MappedTables(paths) for year, paths in request[1].items()}
-                conn_out.send(("ok", validate_tables(tables)))
+                conn.send(("ok", validate_tables(tables)))
             elif request[0] == "docs":
                 _, years, all_folder, folder = request
                 index = build_data_docs({int(y): Path(p) for y, p in years.items()},
                                         Path(all_folder), Path(folder))
-                conn_out.send(("ok", str(index)))
+                conn.send(("ok", str(index)))
             else:
-                conn_out.send(("error", f"unknown request {request[0]!r}"))
+                conn.send(("error", f"unknown request {request[0]!r}"))
         except Exception as exc:  # reported to the caller, which decides what fails
-            conn_out.send(("error", f"{type(exc).__name__}: {exc}"))
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
         release_freed_memory()
 
 
 if __name__ == "__main__":  # the worker: python -m hotline_budgets.load.validator RFD WFD
-    _serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))
+    _serve(parent_connection(sys.argv))
